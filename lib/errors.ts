@@ -1,0 +1,40 @@
+/** Errors that reach the user as one line; anything else is a bug and keeps its stack. */
+
+/** A failure the user can act on: printed as one line, exit code 1. */
+export class UserError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UserError";
+  }
+}
+
+/** Bad command-line usage (unknown flag, missing required flag, bad flag value): exit code 2. */
+export class UsageError extends UserError {
+  override readonly exitCode: number = 2;
+  constructor(message: string, readonly command?: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The run was interrupted (SIGINT): exit code 130. */
+export class InterruptedError extends UserError {
+  override readonly exitCode: number = 130;
+  constructor(message = "interrupted") {
+    super(message);
+    this.name = "InterruptedError";
+  }
+}
+
+/** Prefix a cause with what was being done, keeping the user-facing class. */
+export function wrapError(what: string, err: unknown): UserError {
+  const msg = err instanceof Error ? err.message : String(err);
+  const out = err instanceof UsageError ? new UsageError(`${what}: ${msg}`, err.command) : new UserError(`${what}: ${msg}`, { cause: err });
+  return out;
+}
+
+/** One line, whatever the message held (stack traces and newlines never reach the user). */
+export function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
