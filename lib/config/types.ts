@@ -1,0 +1,94 @@
+/** The contexts file's data model, as validated from TOML. */
+
+/** A byte size as buildkitd accepts it: plain bytes, a unit string (binary units), or a percent of the disk. */
+export interface Size {
+  /** What the user wrote, kept for display and for rendering buildkitd.toml. */
+  text: string;
+  bytes?: number;
+  percent?: number;
+}
+
+/** A Go-syntax duration (`48h`, `1m30s`) or integer seconds. */
+export interface Duration {
+  text: string;
+  ms: number;
+}
+
+/** `[context.N.grpc.tls]`: buildkitd.toml's keys seen from the client. Paths, or PEM text when embedded. */
+export interface TlsConfig {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  servername?: string;
+}
+
+/** One `[[context.N.worker.oci.gcpolicy]]` entry. */
+export interface GcPolicy {
+  all?: boolean;
+  filters?: string[];
+  keepDuration?: Duration;
+  keepBytes?: Size;
+  reservedSpace?: Size;
+  maxUsedSpace?: Size;
+  minFreeSpace?: Size;
+}
+
+/** `[context.N.worker.oci]`. */
+export interface OciWorkerConfig {
+  gc?: boolean;
+  gckeepstorage?: Size;
+  reservedSpace?: Size;
+  maxUsedSpace?: Size;
+  minFreeSpace?: Size;
+  snapshotter?: string;
+  platforms?: string[];
+  maxParallelism?: number;
+  gcpolicy?: GcPolicy[];
+}
+
+/** `[context.N.registry."host"]`. */
+export interface RegistryConfig {
+  mirrors?: string[];
+  http?: boolean;
+  insecure?: boolean;
+  ca?: string[];
+  keypair?: { key: string; cert: string }[];
+}
+
+/** `[context.N.daemon]`: present when envd-lite manages the daemon itself. */
+export interface DaemonConfig {
+  image?: string;
+  rootless?: boolean;
+  flags?: string[];
+  state?: string;
+}
+
+/** One context: envd's 5-tuple plus the buildkitd.toml-shaped sections. */
+export interface Context {
+  name: string;
+  builder: string;
+  builderAddress: string;
+  runner: string;
+  runnerAddress?: string;
+  tls?: TlsConfig;
+  worker?: { oci?: OciWorkerConfig };
+  registry?: Record<string, RegistryConfig>;
+  daemon?: DaemonConfig;
+}
+
+/** The whole file: contexts in file order and the current one. */
+export interface ContextsFile {
+  current: string;
+  contexts: Context[];
+}
+
+/** Where a context came from and why it is the one in use. */
+export interface ResolvedContext {
+  context: Context;
+  /** Absolute path of the contexts file, or null when the embedded default was used. */
+  file: string | null;
+  /** What picked it: the --context flag, ENVD_CONTEXT, or the file's `current`. */
+  source: "flag" | "env" | "file";
+}
+
+export const RUNNER_TYPES = ["docker", "envd-server"] as const;
