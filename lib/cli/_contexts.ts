@@ -1,0 +1,24 @@
+/** Shared by the context commands: which file this run edits, and the context it resolves to. */
+import { loadContextsFile, type LoadedFile, locateContextsFile, resolveContext } from "../config/mod.ts";
+import type { ResolvedContext } from "../config/types.ts";
+import type { Invocation } from "./command.ts";
+
+/** The contexts file path for this run. */
+export function contextsPath(inv: Invocation): string {
+  return locateContextsFile({ flag: inv.global.contextsFile, env: inv.env, cwd: process.cwd() });
+}
+
+/** Loads the contexts file for this run. */
+export function loadContexts(inv: Invocation): LoadedFile {
+  return loadContextsFile(contextsPath(inv));
+}
+
+/** The context this run uses, honouring --context and ENVD_CONTEXT. */
+export function currentContext(inv: Invocation, file = loadContexts(inv)): ResolvedContext {
+  return resolveContext(file, { flag: inv.global.context, env: inv.env });
+}
+
+/** envd's `<type>://<address>` display form. */
+export function builderUrl(builder: string, address: string): string {
+  return `${builder}://${address}`;
+}

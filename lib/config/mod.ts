@@ -1,0 +1,18 @@
+/** The contexts file as a library: locate, load, resolve, change. */
+export { locateContextsFile } from "./locate.ts";
+export { changeContextsFile, loadContextsFile, type LoadedFile } from "./store.ts";
+export { resolveContext } from "./resolve.ts";
+export {
+  checkName,
+  checkTypes,
+  type ContextUpdate,
+  createContext,
+  importContexts,
+  normalizeAddress,
+  removeContext,
+  updateContext,
+  useContext,
+} from "./operations.ts";
+export { renderContext, renderFile } from "./render.ts";
+export { DEFAULT_CONTEXT, validateText } from "./validate.ts";
+export type { Context, ContextsFile, ResolvedContext } from "./types.ts";

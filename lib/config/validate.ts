@@ -1,0 +1,242 @@
+/** TOML text → ContextsFile, or one error naming the file, line and key. */
+import { parse as parseToml, TomlError } from "smol-toml";
+import { UserError } from "../errors.ts";
+import { FILE_SPEC, type KeySpec, NAME_PATTERN } from "./schema.ts";
+import { lineOf, type PathPart, scanToml, type Statement } from "./toml_scan.ts";
+import type { Context, ContextsFile, Duration, GcPolicy, Size } from "./types.ts";
+import { parseConfigDuration, parseSize } from "./values.ts";
+
+/** What envd writes into a fresh installation (with envd-lite's docker-container default). */
+export const DEFAULT_CONTEXT: Context = {
+  name: "default",
+  builder: "docker-container",
+  builderAddress: "envd_buildkitd",
+  runner: "docker",
+};
+
+/** A problem found at a path of the document. */
+export interface Problem {
+  path: PathPart[];
+  message: string;
+}
+
+/** Renders a path the way TOML would write it: `context.remote.worker.oci.gcpolicy[0].keepDuration`. */
+export function formatPath(path: PathPart[]): string {
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += (s ? "." : "") + (/^[A-Za-z0-9_-]+$/.test(p) ? p : JSON.stringify(p));
+  }
+  return s;
+}
+
+/** Parses TOML text, throwing a UserError that names `file` and the line for syntax errors. */
+export function parseDocument(text: string, file: string): Record<string, unknown> {
+  if (text.includes("\0")) throw new UserError(`${file}: not a TOML file (it holds NUL bytes)`);
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = err.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+      throw new UserError(`${file}:${err.line}:${err.column}: invalid TOML: ${reason}`);
+    }
+    throw new UserError(`${file}: invalid TOML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+}
+
+/** Checks a parsed document against the schema; returns every problem found, in document order. */
+export function checkDocument(doc: unknown): Problem[] {
+  const problems: Problem[] = [];
+  checkValue(FILE_SPEC, doc, [], problems);
+  const d = doc as Record<string, unknown>;
+  const contexts = isTable(d.context) ? Object.keys(d.context) : [];
+  if (d.current !== undefined && typeof d.current === "string" && contexts.length > 0 && !contexts.includes(d.current)) {
+    problems.push({ path: ["current"], message: `current context "${d.current}" is not defined in the file` });
+  }
+  if (d.current === undefined && contexts.length > 0 && !contexts.includes("default")) {
+    problems.push({ path: [], message: `no current context: set current = "NAME" (one of ${contexts.join(", ")})` });
+  }
+  return problems;
+}
+
+function isTable(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Date) return "a date";
+  if (isTable(v)) return "a table";
+  return `a ${typeof v === "number" ? (Number.isInteger(v) ? "integer" : "float") : typeof v}`;
+}
+
+function closest(word: string, options: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const o of options) {
+    const d = editDistance(word.toLowerCase(), o.toLowerCase());
+    if (d < bestD) [best, bestD] = [o, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]++;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[]): void {
+  const bad = (what: string) => out.push({ path, message: `${formatPath(path)} must be ${what}, not ${typeName(v)}` });
+  switch (spec.kind) {
+    case "string":
+      if (typeof v !== "string") return void bad("a string");
+      if (spec.enum && !spec.enum.includes(v)) {
+        out.push({ path, message: `${formatPath(path)}: unknown ${String(path.at(-1))} type "${v}" (one of ${spec.enum.join(", ")})` });
+      }
+      return;
+    case "bool":
+      if (typeof v !== "boolean") bad("true or false");
+      return;
+    case "int":
+      if (typeof v !== "number" || !Number.isInteger(v) || (spec.min !== undefined && v < spec.min)) {
+        bad(`an integer${spec.min !== undefined ? ` ≥ ${spec.min}` : ""}`);
+      }
+      return;
+    case "size":
+      if ((typeof v !== "string" && typeof v !== "number") || parseSize(v) === null) {
+        out.push({ path, message: `${formatPath(path)}: invalid size ${JSON.stringify(v)} (use bytes, "512MB", "20GB" or "10%")` });
+      }
+      return;
+    case "duration":
+      if ((typeof v !== "string" && typeof v !== "number") || parseConfigDuration(v) === null) {
+        out.push({ path, message: `${formatPath(path)}: invalid duration ${JSON.stringify(v)} (use Go syntax like "48h", "1h30m", or seconds)` });
+      }
+      return;
+    case "strings":
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) bad("an array of strings");
+      return;
+    case "tables":
+      if (!Array.isArray(v) || v.some((x) => !isTable(x))) return void bad("an array of tables ([[...]])");
+      v.forEach((item, i) => checkKeys(spec, item as Record<string, unknown>, [...path, i], out));
+      return;
+    case "table":
+      if (!isTable(v)) return void bad("a table");
+      checkKeys(spec, v, path, out);
+      return;
+    case "map":
+      if (!isTable(v)) return void bad("a table");
+      for (const [k, item] of Object.entries(v)) {
+        if (spec.keyPattern && !new RegExp(spec.keyPattern).test(k)) {
+          out.push({ path: [...path, k], message: `invalid context name "${k}": names must match ${NAME_PATTERN}` });
+          continue;
+        }
+        checkValue(spec.value, item, [...path, k], out);
+      }
+  }
+}
+
+function checkKeys(spec: { keys: Record<string, KeySpec>; required?: string[] }, v: Record<string, unknown>, path: PathPart[], out: Problem[]) {
+  for (const [k, item] of Object.entries(v)) {
+    const sub = spec.keys[k];
+    if (!sub) {
+      const hint = closest(k, Object.keys(spec.keys));
+      const where = path.length ? ` in [${formatPath(path)}]` : "";
+      out.push({ path: [...path, k], message: `unknown key "${k}"${where}${hint ? ` (did you mean "${hint}"?)` : ""}` });
+      continue;
+    }
+    checkValue(sub, item, [...path, k], out);
+  }
+  for (const r of spec.required ?? []) {
+    if (!(r in v)) out.push({ path, message: `[${formatPath(path)}] is missing the required key "${r}"` });
+  }
+}
+
+const sizeOf = (v: unknown): Size | undefined => v === undefined ? undefined : { text: String(v), ...parseSize(v as string | number)! };
+const durationOf = (v: unknown): Duration | undefined =>
+  v === undefined ? undefined : { text: String(v), ms: parseConfigDuration(v as string | number)! };
+
+// Copies only defined fields, so absent keys stay absent (and JSON output stays clean).
+function compact<T extends object>(o: T): T | undefined {
+  const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Builds the typed model from a document that passed `checkDocument`. Contexts keep file order. */
+export function toModel(doc: Record<string, unknown>, order: string[]): ContextsFile {
+  const raw = (doc.context ?? {}) as Record<string, Record<string, unknown>>;
+  const names = [...order.filter((n) => n in raw), ...Object.keys(raw).filter((n) => !order.includes(n))];
+  if (names.length === 0) return { current: "default", contexts: [{ ...DEFAULT_CONTEXT }] };
+  const contexts = names.map((name) => toContext(name, raw[name]));
+  return { current: (doc.current as string | undefined) ?? "default", contexts };
+}
+
+function toContext(name: string, t: Record<string, unknown>): Context {
+  const grpc = t.grpc as Record<string, Record<string, string>> | undefined;
+  const oci = (t.worker as Record<string, Record<string, unknown>> | undefined)?.oci;
+  const registry = t.registry as Record<string, Record<string, unknown>> | undefined;
+  const daemon = t.daemon as Record<string, unknown> | undefined;
+  const ctx: Context = {
+    name,
+    builder: t.builder as string,
+    builderAddress: (t["builder-address"] as string | undefined) ?? DEFAULT_CONTEXT.builderAddress,
+    runner: (t.runner as string | undefined) ?? DEFAULT_CONTEXT.runner,
+  };
+  if (typeof t["runner-address"] === "string") ctx.runnerAddress = t["runner-address"];
+  if (grpc?.tls) ctx.tls = { ...grpc.tls };
+  if (oci) {
+    const worker = compact({
+      gc: oci.gc as boolean | undefined,
+      gckeepstorage: sizeOf(oci.gckeepstorage),
+      reservedSpace: sizeOf(oci.reservedSpace),
+      maxUsedSpace: sizeOf(oci.maxUsedSpace),
+      minFreeSpace: sizeOf(oci.minFreeSpace),
+      snapshotter: oci.snapshotter as string | undefined,
+      platforms: oci.platforms as string[] | undefined,
+      maxParallelism: oci["max-parallelism"] as number | undefined,
+      gcpolicy: (oci.gcpolicy as Record<string, unknown>[] | undefined)?.map((p): GcPolicy =>
+        compact({
+          all: p.all as boolean | undefined,
+          filters: p.filters as string[] | undefined,
+          keepDuration: durationOf(p.keepDuration),
+          keepBytes: sizeOf(p.keepBytes),
+          reservedSpace: sizeOf(p.reservedSpace),
+          maxUsedSpace: sizeOf(p.maxUsedSpace),
+          minFreeSpace: sizeOf(p.minFreeSpace),
+        }) ?? {}
+      ),
+    });
+    ctx.worker = { oci: worker ?? {} };
+  }
+  if (registry) {
+    ctx.registry = Object.fromEntries(Object.entries(registry).map(([host, r]) => [host, { ...r }]));
+  }
+  if (daemon) ctx.daemon = { ...daemon } as Context["daemon"];
+  return ctx;
+}
+
+/** Text → model; every problem is reported as `FILE:LINE: message`, the first one thrown. */
+export function validateText(text: string, file: string): { model: ContextsFile; statements: Statement[] } {
+  const doc = parseDocument(text, file);
+  const statements = scanToml(text);
+  const problems = checkDocument(doc);
+  if (problems.length > 0) {
+    const p = problems[0];
+    const line = lineOf(statements, p.path.length ? p.path : ["current"]);
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : "";
+    throw new UserError(`${file}${line ? `:${line}` : ""}: ${p.message}${more}`);
+  }
+  const order: string[] = [];
+  for (const s of statements) {
+    const name = s.path[0] === "context" ? s.path[1] : undefined;
+    if (typeof name === "string" && !order.includes(name)) order.push(name);
+  }
+  return { model: toModel(doc, order), statements };
+}
