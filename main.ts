@@ -12,6 +12,8 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 const code = await runCli(process.argv.slice(2), { signal: controller.signal });
-process.exitCode = code;
-// Lingering handles (gRPC channels, child processes) must not delay a finished command.
-setTimeout(() => process.exit(code), 50).unref();
+// Exit explicitly (lingering gRPC channels or child handles must not delay a finished command),
+// but only once what was written to stdout and stderr has been flushed.
+const flushed = (s: NodeJS.WriteStream) => new Promise<void>((r) => s.write("", () => r()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

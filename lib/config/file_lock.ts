@@ -2,17 +2,29 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { UserError } from "../errors.ts";
 
-const STALE_MS = 30_000;
+// A lock younger than this is never broken: its holder may be between creating it and writing its pid,
+// and a dead holder costs a waiter at most this long.
+const STALE_MS = 3_000;
 
-function holderAlive(lockPath: string): boolean {
+/** "gone" when the lock vanished meanwhile (just retry); `dead` (with the lock's inode) when its holder died. */
+function lockState(lockPath: string): "live" | "gone" | { dead: number } {
+  let pid: number;
+  let mtime: number;
+  let ino: number;
   try {
-    const pid = Number(readFileSync(lockPath, "utf8").trim());
-    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - statSync(lockPath).mtimeMs < STALE_MS;
+    ({ mtimeMs: mtime, ino } = statSync(lockPath));
+    pid = Number(readFileSync(lockPath, "utf8").trim());
+  } catch {
+    return "gone";
+  }
+  if (Date.now() - mtime < STALE_MS) return "live";
+  if (!Number.isInteger(pid) || pid <= 0) return { dead: ino };
+  try {
     process.kill(pid, 0);
-    return Date.now() - statSync(lockPath).mtimeMs < STALE_MS;
+    return "live";
   } catch (err) {
     // EPERM: the pid exists but belongs to someone else, so the lock is live.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? "live" : { dead: ino };
   }
 }
 
@@ -31,8 +43,13 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, ti
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new UserError(`${file}: cannot create lock file: directory does not exist`);
       if (code !== "EEXIST") throw new UserError(`${lockPath}: cannot create lock file: ${(err as Error).message}`);
-      if (!holderAlive(lockPath)) {
-        rmSync(lockPath, { force: true });
+      const state = lockState(lockPath);
+      if (state === "gone") continue;
+      if (typeof state === "object") {
+        // Break it only if it is still the same lock file: its holder may have released it meanwhile.
+        try {
+          if (statSync(lockPath).ino === state.dead) rmSync(lockPath, { force: true });
+        } catch { /* gone already */ }
         continue;
       }
       if (Date.now() > deadline) {
