@@ -9,6 +9,8 @@ export interface DriverEnv {
   env: Record<string, string | undefined>;
   /** Progress and chatter for the user (stderr). */
   log(message: string): void;
+  /** Detail shown only with --debug, e.g. what a dial helper (`buildctl dial-stdio`) wrote on stderr. */
+  debug?(message: string): void;
 }
 
 /** A builder bound to one context. */
