@@ -51,10 +51,10 @@ function find(model: ContextsFile, name: string): Context | undefined {
 }
 
 /** Adds a context (optionally making it current). */
-export function createContext(path: string, ctx: Context, opts: { use?: boolean } = {}): Promise<ContextsFile> {
+export async function createContext(path: string, ctx: Context, opts: { use?: boolean } = {}): Promise<ContextsFile> {
   checkName(ctx.name);
   checkTypes(ctx.builder, ctx.runner);
-  return changeContextsFile(path, (file) => {
+  return await changeContextsFile(path, (file) => {
     if (find(file.model, ctx.name)) throw new UserError(`context "${ctx.name}" already exists`);
     let text = appendBlock(materialize(file), renderContext(ctx));
     const expected = cloneModel(file.model);
@@ -68,8 +68,8 @@ export function createContext(path: string, ctx: Context, opts: { use?: boolean 
 }
 
 /** Makes a context the current one. */
-export function useContext(path: string, name: string): Promise<ContextsFile> {
-  return changeContextsFile(path, (file) => {
+export async function useContext(path: string, name: string): Promise<ContextsFile> {
+  return await changeContextsFile(path, (file) => {
     if (!find(file.model, name)) throw new UserError(`context "${name}" does not exist`);
     const expected = cloneModel(file.model);
     expected.current = name;
@@ -78,8 +78,8 @@ export function useContext(path: string, name: string): Promise<ContextsFile> {
 }
 
 /** Removes a context that is not the current one. */
-export function removeContext(path: string, name: string): Promise<ContextsFile> {
-  return changeContextsFile(path, (file) => {
+export async function removeContext(path: string, name: string): Promise<ContextsFile> {
+  return await changeContextsFile(path, (file) => {
     if (!find(file.model, name)) throw new UserError(`cannot find context "${name}"`);
     if (file.model.current === name) throw new UserError(`cannot remove current context "${name}"`);
     const expected = cloneModel(file.model);
@@ -98,8 +98,8 @@ export interface ContextUpdate {
 }
 
 /** Changes fields of a context in place, leaving the rest of its tables and comments alone. */
-export function updateContext(path: string, name: string, update: ContextUpdate): Promise<ContextsFile> {
-  return changeContextsFile(path, (file) => {
+export async function updateContext(path: string, name: string, update: ContextUpdate): Promise<ContextsFile> {
+  return await changeContextsFile(path, (file) => {
     const current = find(file.model, name);
     if (!current) throw new UserError(`cannot find context "${name}"`);
     const expected = cloneModel(file.model);
@@ -138,12 +138,12 @@ export function updateContext(path: string, name: string, update: ContextUpdate)
 }
 
 /** Adds a context read from elsewhere (an export, envd's file); refuses to overwrite one of the same name. */
-export function importContexts(path: string, contexts: Context[]): Promise<ContextsFile> {
+export async function importContexts(path: string, contexts: Context[]): Promise<ContextsFile> {
   for (const c of contexts) {
     checkName(c.name);
     checkTypes(c.builder, c.runner);
   }
-  return changeContextsFile(path, (file) => {
+  return await changeContextsFile(path, (file) => {
     let text = materialize(file);
     const expected = cloneModel(file.model);
     for (const c of contexts) {

@@ -64,7 +64,9 @@ export function setValue(text: string, path: string[], value: TomlValue | undefi
   // No table yet: open one after the last statement of the enclosing block (e.g. the context).
   const anchor = opts.newTableAfter ?? parent.slice(0, 2);
   const lastOfBlock = stmts.findLast((s) => hasPrefix(s.path, anchor));
-  const subHeader = stmts.find((s) => isHeader(s) && s.path.length > anchor.length && hasPrefix(s.path, anchor));
+  // Indent like this block's other sub-tables, else like any sub-table in the file: the user's style.
+  const subHeader = stmts.find((s) => isHeader(s) && s.path.length > anchor.length && hasPrefix(s.path, anchor)) ??
+    stmts.find((s) => isHeader(s) && s.path.length > anchor.length && s.path[0] === anchor[0]);
   const indent = subHeader?.indent ?? "";
   const block = `\n${indent}[${tomlPath(parent)}]\n${indent}${tomlKey(key)} = ${tomlValue(value)}\n`;
   if (!lastOfBlock) return appendBlock(text, block.slice(1));

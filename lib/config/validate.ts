@@ -37,11 +37,35 @@ export function parseDocument(text: string, file: string): Record<string, unknow
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof TomlError) {
+      const dup = /redefine/.test(err.message) ? duplicateHeader(text) : undefined;
+      if (dup) throw new UserError(`${file}:${dup.line}: ${dup.message}`);
       const reason = err.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
       throw new UserError(`${file}:${err.line}:${err.column}: invalid TOML: ${reason}`);
     }
     throw new UserError(`${file}: invalid TOML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
   }
+}
+
+// smol-toml reports a redefinition with no name; say which context or table is written twice.
+function duplicateHeader(text: string): { line: number; message: string } | undefined {
+  let stmts: Statement[];
+  try {
+    stmts = scanToml(text);
+  } catch {
+    return undefined;
+  }
+  const seen = new Map<string, number>();
+  for (const s of stmts) {
+    if (s.kind !== "table") continue;
+    const key = JSON.stringify(s.path);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const what = s.path.length === 2 && s.path[0] === "context" ? `context "${s.path[1]}"` : `table [${formatPath(s.path)}]`;
+      return { line: s.line, message: `duplicate ${what} (first defined at line ${first})` };
+    }
+    seen.set(key, s.line);
+  }
+  return undefined;
 }
 
 /** Checks a parsed document against the schema; returns every problem found, in document order. */
