@@ -4,17 +4,27 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { importContexts, renderContext, validateText } from "../config/mod.ts";
 import type { Context } from "../config/types.ts";
-import { UsageError, UserError, wrapError } from "../errors.ts";
+import { InterruptedError, UsageError, UserError, wrapError } from "../errors.ts";
 import { bool, type CommandSpec, str } from "./command.ts";
 import { contextsPath, loadContexts } from "./_contexts.ts";
 import { writeFileAtomic } from "../config/atomic_write.ts";
 
-function readInput(file: string): string {
-  try {
-    return readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (err) {
-    throw new UserError(`${file === "-" ? "stdin" : file}: cannot read: ${(err as Error).message.split("\n")[0]}`);
+// Stdin is read asynchronously so that Ctrl-C can interrupt a pipe that never closes.
+async function readInput(file: string, signal: AbortSignal): Promise<string> {
+  if (file !== "-") {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (err) {
+      throw new UserError(`${file}: cannot read: ${(err as Error).message.split("\n")[0]}`);
+    }
   }
+  const chunks: Buffer[] = [];
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new InterruptedError()), { once: true }));
+  const read = (async () => {
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+  })();
+  await Promise.race([read, aborted]);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 // Paths stay paths unless asked; with --embed-tls the PEM text travels inside the document.
@@ -101,10 +111,11 @@ export const contextImport: CommandSpec = {
     if (bool(inv, "from-envd")) return importFromEnvd(inv);
     const src = inv.args[0];
     if (!src) throw new UsageError("give the FILE to import (or - for stdin)", "context import");
-    const text = readInput(src);
-    const { model } = validateText(text, src === "-" ? "stdin" : src);
-    if (!/^\s*\[\s*context\b/m.test(text) && !/^\s*context\s*[.=]/m.test(text)) throw new UserError(`${src}: holds no context`);
-    if (model.contexts.length !== 1) throw new UserError(`${src}: holds ${model.contexts.length} contexts; export one with 'envd-lite context export'`);
+    const text = await readInput(src, inv.signal);
+    const from = src === "-" ? "stdin" : src;
+    const { model, statements } = validateText(text, from, { standalone: true });
+    if (!statements.some((s) => s.path[0] === "context")) throw new UserError(`${from}: holds no context`);
+    if (model.contexts.length !== 1) throw new UserError(`${from}: holds ${model.contexts.length} contexts; export one with 'envd-lite context export'`);
     const ctx = { ...model.contexts[0], name: str(inv, "name") ?? model.contexts[0].name };
     try {
       await importContexts(contextsPath(inv), [ctx]);

@@ -69,9 +69,10 @@ function duplicateHeader(text: string): { line: number; message: string } | unde
 }
 
 /** Checks a parsed document against the schema; returns every problem found, in document order. */
-export function checkDocument(doc: unknown): Problem[] {
+export function checkDocument(doc: unknown, opts: { standalone?: boolean } = {}): Problem[] {
   const problems: Problem[] = [];
   checkValue(FILE_SPEC, doc, [], problems);
+  if (opts.standalone) return problems;
   const d = doc as Record<string, unknown>;
   const contexts = isTable(d.context) ? Object.keys(d.context) : [];
   if (d.current !== undefined && typeof d.current === "string" && contexts.length > 0 && !contexts.includes(d.current)) {
@@ -246,11 +247,12 @@ function toContext(name: string, t: Record<string, unknown>): Context {
   return ctx;
 }
 
-/** Text → model; every problem is reported as `FILE:LINE: message`, the first one thrown. */
-export function validateText(text: string, file: string): { model: ContextsFile; statements: Statement[] } {
+/** Text → model; every problem is reported as `FILE:LINE: message`, the first one thrown.
+ * `standalone` documents (an exported context) need no `current`. */
+export function validateText(text: string, file: string, opts: { standalone?: boolean } = {}): { model: ContextsFile; statements: Statement[] } {
   const doc = parseDocument(text, file);
   const statements = scanToml(text);
-  const problems = checkDocument(doc);
+  const problems = checkDocument(doc, opts);
   if (problems.length > 0) {
     const p = problems[0];
     const line = lineOf(statements, p.path.length ? p.path : ["current"]);

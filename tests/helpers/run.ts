@@ -47,7 +47,7 @@ export function run(args: string[], opts: RunOptions = {}): Promise<Result> {
       done({ code, signal, stdout, stderr });
     });
     if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
-    else if (!opts.kill) child.stdin.end();
+    else child.stdin.end();
   });
 }
 
