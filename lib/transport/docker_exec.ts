@@ -60,6 +60,8 @@ class ExecStream extends Duplex {
   #socket: Socket;
   #pending = Buffer.alloc(0);
   #tail = new StderrTail();
+  /** Output held back until the exec is seen running: if it cannot start, dockerd writes why on stdout. */
+  #held: Buffer[] | null = [];
 
   constructor(socket: Socket, exec: Docker.Exec, what: string, onStderr?: (line: string) => void) {
     super();
@@ -68,18 +70,43 @@ class ExecStream extends Duplex {
       if (!this.#demux(chunk, onStderr)) socket.pause();
     });
     socket.on("error", (err) => this.destroy(err));
+    this.#confirmStart(exec);
     // The daemon closes the connection when the command exits; its exit code says whether that was a failure.
     socket.once("end", () => {
       this.#tail.flush(onStderr);
       exec.inspect().then((info) => {
         if (this.destroyed) return;
-        if (!info.ExitCode) this.push(null);
-        else {
-          const tail = this.#tail.text();
-          this.destroy(new Error(`${what} exited with code ${info.ExitCode}${tail ? `: ${tail}` : ""}`));
+        if (!info.ExitCode) {
+          this.#release();
+          this.push(null);
+          return;
         }
-      }, () => this.destroyed || this.push(null));
+        const why = this.#tail.text() || Buffer.concat(this.#held ?? []).toString().trim().slice(0, 500);
+        this.destroy(new Error(`${what} exited with code ${info.ExitCode}${why ? `: ${why}` : ""}`));
+      }, () => {
+        if (this.destroyed) return;
+        this.#release();
+        this.push(null);
+      });
     });
+  }
+
+  /** Release output once the exec runs; one that already exited is settled by the "end" handler instead. */
+  async #confirmStart(exec: Docker.Exec): Promise<void> {
+    for (let delay = 2; delay < 2000 && !this.destroyed && this.#held; delay *= 2) {
+      const info = await exec.inspect().catch(() => undefined);
+      // dockerd marks an exec Running before it starts the process; a pid means it really started.
+      if (!info || (info.Running && info.Pid > 0)) break;
+      if (info.ExitCode !== null) return;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    this.#release();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    for (const b of held ?? []) this.push(b);
   }
 
   /** Route complete frames: stdout into the stream, stderr to the log. False when the reader wants a pause. */
@@ -90,8 +117,10 @@ class ExecStream extends Duplex {
       const size = buf.readUInt32BE(4);
       if (buf.length < HEADER + size) break;
       const payload = buf.subarray(HEADER, HEADER + size);
-      if (buf[0] === STDOUT) more = this.push(payload) && more;
-      else if (buf[0] === STDERR) this.#tail.write(payload, onStderr);
+      if (buf[0] === STDOUT) {
+        if (this.#held) this.#held.push(Buffer.from(payload));
+        else more = this.push(payload) && more;
+      } else if (buf[0] === STDERR) this.#tail.write(payload, onStderr);
       buf = buf.subarray(HEADER + size);
     }
     this.#pending = Buffer.from(buf);

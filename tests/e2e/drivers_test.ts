@@ -1,0 +1,244 @@
+/** Each stream driver opened against the real daemons from `scripts/daemons start`, with a real gRPC call through it. */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type { Context } from "../../lib/config/types.ts";
+import { findDriver } from "../../lib/driver/registry.ts";
+import type { Driver, DriverEnv } from "../../lib/driver/types.ts";
+import { dockerApi } from "../../lib/transport/docker_api.ts";
+import type { Endpoint } from "../../lib/transport/types.ts";
+import { daemons } from "../helpers/daemons.ts";
+import { runningCommands, waitFor } from "../helpers/docker.ts";
+import { listWorkersOver } from "../helpers/grpc_probe.ts";
+
+const peers = daemons();
+const { docker } = dockerApi({ DOCKER_HOST: peers.dockerHost });
+
+/** A driver from the registry (so lazy loading is covered too) for a context with this builder. */
+async function driver(
+  builder: string,
+  builderAddress: string,
+  env: Record<string, string | undefined>,
+  debug: string[] = [],
+) {
+  const factory = await findDriver(builder)!.load();
+  const context: Context = { name: "e2e", builder, builderAddress, runner: "docker" };
+  const denv: DriverEnv = { env, log: () => {}, debug: (m) => debug.push(m) };
+  return factory.create(context, denv);
+}
+
+async function streamEndpoint(d: Driver): Promise<Extract<Endpoint, { kind: "stream" }>> {
+  const ep = await d.endpoint();
+  assert.equal(ep.kind, "stream");
+  return ep as Extract<Endpoint, { kind: "stream" }>;
+}
+
+/** ListWorkers through a fresh stream, retried while the daemon is still starting. */
+async function listWorkersWhenUp(ep: Extract<Endpoint, { kind: "stream" }>, ms = 20_000) {
+  let last: unknown;
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    const s = await ep.open();
+    try {
+      return await listWorkersOver(s);
+    } catch (err) {
+      last = err;
+      s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${ep.display} never answered ListWorkers: ${last}`);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("docker-container: gRPC through a Docker API exec of buildctl dial-stdio", async (t) => {
+  const name = `envd-lite-e2e-bk-${randomBytes(4).toString("hex")}`;
+  const debug: string[] = [];
+  const d = await driver("docker-container", name, { DOCKER_HOST: peers.dockerHost }, debug);
+
+  await t.step("bootstrap says the container does not exist", async () => {
+    await assert.rejects(d.bootstrap!(), new RegExp(`^UserError: container ${name} does not exist; `));
+  });
+
+  // Not --privileged: this sandbox's bounding set lacks CAP_SYS_RESOURCE, which privileged containers request.
+  const container = await docker.createContainer({
+    name,
+    Image: peers.buildkitImage,
+    HostConfig: {
+      CapAdd: ["ALL"],
+      CapDrop: ["SYS_RESOURCE"],
+      SecurityOpt: ["seccomp=unconfined", "apparmor=unconfined"],
+    },
+  });
+  try {
+    await t.step("bootstrap says a created-but-stopped container is not running", async () => {
+      await assert.rejects(d.bootstrap!(), new RegExp(`container ${name} is created; start it`));
+    });
+    await container.start();
+    await d.bootstrap!();
+
+    const ep = await streamEndpoint(d);
+    assert.equal(ep.display, `docker-container://${name}`);
+
+    await t.step("ListWorkers answers from the buildkitd in the container", async () => {
+      const res = await listWorkersWhenUp(ep);
+      assert.equal(res.record.length, 1);
+      assert.equal(res.record[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
+      assert.equal(res.record[0].buildkitVersion?.version, peers.buildkitVersion);
+    });
+
+    await t.step("closing the connection ends dial-stdio in the container", async () => {
+      const s = await ep.open();
+      await listWorkersOver(s); // closes the HTTP/2 session gracefully
+      await waitFor(
+        async () => !(await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+        "dial-stdio to exit",
+      );
+    });
+
+    await t.step("destroying a live connection ends dial-stdio too", async () => {
+      const s = await ep.open();
+      s.write(Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+      await waitFor(
+        async () => (await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+        "dial-stdio to run",
+      );
+      s.destroy();
+      await waitFor(
+        async () => !(await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+        "dial-stdio to exit",
+      );
+    });
+  } finally {
+    await container.remove({ force: true });
+  }
+
+  await t.step("a container without buildctl fails the stream with the daemon's reason", async () => {
+    const bb = await docker.createContainer({
+      name: `${name}-bb`,
+      Image: peers.busyboxImage,
+      Cmd: ["sleep", "3600"],
+    });
+    try {
+      await bb.start();
+      const other = await streamEndpoint(
+        await driver("docker-container", `${name}-bb`, { DOCKER_HOST: peers.dockerHost }),
+      );
+      await assert.rejects(
+        listWorkersOver(await other.open()),
+        new RegExp(
+          `buildctl dial-stdio in container ${name}-bb exited with code 126: OCI runtime exec failed: .*"buildctl": executable file not found`,
+        ),
+      );
+    } finally {
+      await bb.remove({ force: true });
+    }
+  });
+});
+
+Deno.test("moby-worker: gRPC to dockerd's embedded BuildKit through POST /grpc", async () => {
+  const d = await driver("moby-worker", "", { DOCKER_HOST: peers.dockerHost });
+  const ep = await streamEndpoint(d);
+  assert.equal(ep.display, `moby-worker (dockerd at ${peers.dockerHost})`);
+  const res = await listWorkersOver(await ep.open());
+  assert.ok(res.record.length >= 1, "dockerd's BuildKit lists a worker");
+  assert.ok(res.record[0].id, "the worker has an id");
+});
+
+/** A stand-in `kubectl`/`nerdctl` first on PATH: records argv and pid, then dials the test buildkitd for real. */
+function standIn(
+  command: string,
+  dir: string,
+): { env: Record<string, string>; argv(): string[]; pid(): number } {
+  writeFileSync(
+    join(dir, command),
+    `#!/bin/sh\nprintf '%s\\n' "$@" > '${dir}/argv'\necho $$ > '${dir}/pid'\n` +
+      `exec '${peers.buildctl}' --addr 'unix://${peers.buildkitUnix}' dial-stdio\n`,
+    { mode: 0o755 },
+  );
+  return {
+    env: { PATH: `${dir}:${process.env.PATH}` },
+    argv: () => readFileSync(join(dir, "argv"), "utf8").trimEnd().split("\n"),
+    pid: () => Number(readFileSync(join(dir, "pid"), "utf8")),
+  };
+}
+
+for (
+  const [builder, command, address, argv] of [
+    ["kube-pod", "kubectl", "buildkitd-0?namespace=ci&context=prod&container=buildkitd", [
+      "--context=prod",
+      "--namespace=ci",
+      "exec",
+      "--container=buildkitd",
+      "-i",
+      "buildkitd-0",
+      "--",
+      "buildctl",
+      "dial-stdio",
+    ]],
+    ["kube-pod", "kubectl", "buildkitd-0", ["exec", "-i", "buildkitd-0", "--", "buildctl", "dial-stdio"]],
+    ["nerdctl-container", "nerdctl", "buildkitd?namespace=buildkit", [
+      "exec",
+      "--namespace",
+      "buildkit",
+      "-i",
+      "buildkitd",
+      "buildctl",
+      "dial-stdio",
+    ]],
+  ] as const
+) {
+  Deno.test(`${builder} ${address}: ${command} ${argv.join(" ")} carries gRPC, and ends with the connection`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "envd-lite-standin-"));
+    try {
+      const fake = standIn(command, dir);
+      const ep = await streamEndpoint(await driver(builder, address, fake.env));
+      const res = await listWorkersOver(await ep.open());
+      assert.equal(res.record[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
+      assert.deepEqual(fake.argv(), argv);
+      await waitFor(() => !pidAlive(fake.pid()), `${command} to exit once the connection closed`);
+
+      // Cancelled mid-connection: the helper is killed, not left behind.
+      const s: Duplex = await ep.open();
+      await waitFor(() => pidAlive(fake.pid()), `${command} to start`);
+      const pid = fake.pid();
+      s.destroy();
+      await waitFor(() => !pidAlive(pid), `${command} to be killed on destroy`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+Deno.test("kube-pod: a failing kubectl fails the connection with its message", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-standin-"));
+  try {
+    writeFileSync(
+      join(dir, "kubectl"),
+      `#!/bin/sh\necho 'Error from server (NotFound): pods "nope" not found' >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    const debug: string[] = [];
+    const ep = await streamEndpoint(
+      await driver("kube-pod", "nope", { PATH: `${dir}:${process.env.PATH}` }, debug),
+    );
+    await assert.rejects(
+      listWorkersOver(await ep.open()),
+      /kubectl exited with code 1: Error from server \(NotFound\): pods "nope" not found/,
+    );
+    assert.deepEqual(debug, [
+      'kube-pod://nope: kubectl: Error from server (NotFound): pods "nope" not found',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
