@@ -38,7 +38,8 @@ type WireType =
   // GobEncoder, BinaryMarshaler, TextMarshaler (e.g. time.Time): a byte count and opaque bytes.
   | { kind: "opaque" };
 
-const utf8 = new TextDecoder(); // not fatal: Go strings are arbitrary bytes, and gob does not check them
+// Not fatal: Go strings are arbitrary bytes and gob does not check them. ignoreBOM keeps a leading U+FEFF, as Go does.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 class Reader {
   pos = 0;
@@ -81,7 +82,7 @@ class Reader {
     return u % 2 === 1 ? -(u - 1) / 2 - 1 : u / 2;
   }
 
-  /** A count of things each taking at least one byte, so it can never exceed the bytes left. */
+  /** A count of things that (but for a struct cut off by its message's end) take a byte each: bounded by the bytes left. */
   count(what: string): number {
     const at = this.pos;
     const n = this.uint();
@@ -101,16 +102,27 @@ class Reader {
     return utf8.decode(this.buf.subarray(this.pos - n, this.pos));
   }
 
-  /** A struct: (field delta, value) pairs ending in delta 0; `field(i)` must consume field i's value. */
+  /**
+   * A struct: (field delta, value) pairs ending in delta 0; `field(i)` must consume field i's value.
+   * Go's decoder also ends a struct at the end of its message, terminator or not, so we do too.
+   */
   struct(what: string, nfields: number, field: (i: number) => void): void {
     let i = -1;
-    for (;;) {
+    while (this.pos < this.end) {
       const at = this.pos;
       const delta = this.uint();
       if (delta === 0) return;
       i += delta;
       if (i >= nfields) this.fail(`field number ${i} out of range for ${what}`, at);
       field(i);
+    }
+  }
+
+  /** The n elements of a slice or array; like Go, each must start before the message ends. */
+  elements(n: number, element: () => void): void {
+    for (let i = 0; i < n; i++) {
+      if (this.pos >= this.end) this.fail(`${n} elements expected but only ${i} fit in the message`);
+      element();
     }
   }
 
@@ -151,11 +163,11 @@ class Reader {
       () => {
         const fields: Field[] = [];
         this.fixed("structType", [common, () => {
-          for (let n = this.count("field count"); n > 0; n--) {
+          this.elements(this.count("field count"), () => {
             const f = { name: "", id: 0 };
             this.fixed("fieldType", [() => f.name = this.string(), () => f.id = this.int()]);
             fields.push(f);
-          }
+          });
         }]);
         set({ kind: "struct", fields });
       },
@@ -171,6 +183,19 @@ class Reader {
     ]);
     if (!wt) this.fail(`type ${id} has an empty definition`, at);
     this.types.set(id, wt);
+  }
+
+  /** Like Go's decoder, insists up front that every type a value of type `id` can hold is defined. */
+  checkDefined(id: number, at: number): void {
+    const todo = [id], seen = new Set<number>(); // a work list: a long chain of types must not recurse deeply
+    for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
+      if ((t >= BOOL && t <= INTERFACE) || seen.has(t)) continue;
+      seen.add(t);
+      const wt = this.types.get(t) ?? this.fail(`type id ${t} is used but never defined`, at);
+      if (wt.kind === "struct") { for (const f of wt.fields) todo.push(f.id); }
+      else if (wt.kind === "map") todo.push(wt.key, wt.elem);
+      else if (wt.kind !== "opaque") todo.push(wt.elem);
+    }
   }
 
   /** Reads past one value of type `id`, whose shape the stream itself defined. */
@@ -204,8 +229,7 @@ class Reader {
         if (t.kind === "array" && n !== t.len) {
           this.fail(`array of length ${t.len} sent with ${n} elements`, at);
         }
-        for (let i = 0; i < n; i++) this.skip(t.elem, depth + 1);
-        return;
+        return this.elements(n, () => this.skip(t.elem, depth + 1));
       }
       case "map":
         for (let n = this.count("map size"); n > 0; n--) {
@@ -228,7 +252,8 @@ class Reader {
     if (n === 0) return; // a nil interface
     this.pos += n;
     const at = this.pos;
-    if (this.typeId() < 0) this.fail("an interface value with inline type definitions is not supported", at);
+    // The concrete type id is not checked, as in Go: only the byte count matters for skipping.
+    if (this.int() < 0) this.fail("an interface value with inline type definitions is not supported", at);
     this.skipBytes();
   }
 }
@@ -260,6 +285,7 @@ const CONTEXT_FIELDS = ["Name", "Builder", "BuilderAddress", "Runner", "RunnerAd
 function readValue(r: Reader, id: number, at: number): { current: string; contexts: EnvdContextEntry[] } {
   const top = r.types.get(id);
   if (top?.kind !== "struct") r.fail(`the value has type id ${id}, which is not a defined struct`, at);
+  r.checkDefined(id, at);
   // Check field types up front, as Go's decoder does when it compiles the wire type against EnvdContext.
   let ctx: { kind: "struct"; fields: Field[] } | undefined;
   for (const f of top.fields) {
@@ -284,7 +310,7 @@ function readValue(r: Reader, id: number, at: number): { current: string; contex
     const f = top.fields[i];
     if (f.name === "Current") out.current = r.string();
     else if (f.name === "Contexts" && ctx) {
-      for (let n = r.count("context count"); n > 0; n--) out.contexts.push(readContext(r, ctx));
+      r.elements(r.count("context count"), () => out.contexts.push(readContext(r, ctx)));
     } else r.skip(f.id, 1);
   });
   return out;
