@@ -158,3 +158,39 @@ Deno.test("Ctrl-C while waiting on input exits 130", async () => {
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
   assert.equal(new TextDecoder().decode(out.stderr), "error: interrupted\n");
 });
+
+Deno.test("context import --from-envd reads a real envd gob file (made by Go's encoding/gob)", async () => {
+  const { gob } = await import("../helpers/envd_gob.ts");
+  const h = tempHome();
+  try {
+    const envdDir = join(h.home, ".config/envd");
+    mkdirSync(envdDir, { recursive: true });
+    const bytes = await gob({
+      Current: "remote",
+      Contexts: [
+        { Name: "default", Builder: "moby-worker", BuilderAddress: "envd_buildkitd", Runner: "docker", RunnerAddress: null },
+        { Name: "remote", Builder: "tcp", BuilderAddress: "10.1.2.3:8888", Runner: "envd-server", RunnerAddress: "http://srv:8080" },
+        { Name: "k8s", Builder: "kube-pod", BuilderAddress: "buildkitd?namespace=ci", Runner: "docker", RunnerAddress: null },
+      ],
+    });
+    writeFileSync(join(envdDir, "contexts"), bytes);
+    const r = await run(["context", "import", "--from-envd"], { env: h.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /msg="Context default already exists, skipped"/);
+    assert.match(r.stderr, /msg="Context remote is imported"/);
+    const ls = JSON.parse((await run(["context", "ls", "-f", "json"], { env: h.env })).stdout);
+    assert.deepEqual(ls.slice(1), [
+      { context: "remote", builder: "tcp", builder_addr: "tcp://10.1.2.3:8888", runner: "envd-server", runner_addr: "http://srv:8080", current: false },
+      { context: "k8s", builder: "kube-pod", builder_addr: "kube-pod://buildkitd?namespace=ci", runner: "docker", current: false },
+    ]);
+    // A damaged file is one clear line, and nothing is written.
+    const before = readFileSync(h.configFile, "utf8");
+    writeFileSync(join(h.home, "bad"), bytes.subarray(0, bytes.length - 7));
+    const bad = await run(["context", "import", "--from-envd", join(h.home, "bad")], { env: h.env });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: .*bad: not an envd contexts file: invalid envd contexts file \(gob\) at byte \d+: .*\n$/);
+    assert.equal(readFileSync(h.configFile, "utf8"), before);
+  } finally {
+    h.cleanup();
+  }
+});
