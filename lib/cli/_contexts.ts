@@ -5,7 +5,9 @@ import type { Invocation } from "./command.ts";
 
 /** The contexts file path for this run. */
 export function contextsPath(inv: Invocation): string {
-  return locateContextsFile({ flag: inv.global.contextsFile, env: inv.env, cwd: process.cwd() });
+  const file = locateContextsFile({ flag: inv.global.contextsFile, env: inv.env, cwd: process.cwd() });
+  inv.log.debug("contexts file", { file });
+  return file;
 }
 
 /** Loads the contexts file for this run. */

@@ -31,6 +31,23 @@ Deno.test("--version, version, and --help on every command", async () => {
   assert.ok(create.includes('(default: "docker-container")'));
 });
 
+Deno.test("--debug says which file is used; --log-format json writes logrus-style JSON lines", async () => {
+  const h = tempHome();
+  try {
+    const dbg = await run(["context", "ls", "--debug"], { env: h.env });
+    assert.match(dbg.stderr, new RegExp(`level=debug msg="contexts file" file=${h.configFile.replace(/[.]/g, "\\.")}`));
+    assert.doesNotMatch((await run(["context", "ls"], { env: h.env })).stderr, /debug/);
+    const js = await run(["--log-format", "json", "context", "create", "--name", "j", "--use"], { env: h.env });
+    const lines = js.stderr.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines[0].msg, "Context j is created");
+    assert.equal(lines[0].level, "info");
+    assert.equal(lines[0].cmd, "context create");
+    assert.equal(lines[1].msg, 'Current context is "j"');
+  } finally {
+    h.cleanup();
+  }
+});
+
 Deno.test("completion scripts: bash completes commands and flags for real; zsh and fish scripts are well-formed", async () => {
   const bash = (await run(["completion", "bash"])).stdout;
   const dir = Deno.makeTempDirSync();
