@@ -1,0 +1,97 @@
+/** Turns an Endpoint into a grpc-js Client: direct dial for addresses, a unix-socket bridge for byte streams. */
+import * as grpc from "@grpc/grpc-js";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
+import type { Endpoint } from "../transport/types.ts";
+import { type Bridge, openBridge } from "../transport/bridge.ts";
+
+const MiB = 1024 * 1024;
+
+/** Channel options every BuildKit connection gets. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // buildkitd's own limits; grpc-js would otherwise refuse replies over 4 MiB.
+  "grpc.max_send_message_length": 16 * MiB,
+  "grpc.max_receive_message_length": 16 * MiB,
+  // The 64 KiB default window starves high-latency pipes (docker exec) to a few MB/s.
+  "grpc-node.flow_control_window": 16 * MiB,
+  // grpc-js waits 1 s (then longer) before redialing a refused address; readiness polling wants to notice a
+  // daemon that just started within tens of milliseconds.
+  "grpc.initial_reconnect_backoff_ms": 50,
+  "grpc.max_reconnect_backoff_ms": 1000,
+  // Keepalive stays off: buildkitd (grpc-go defaults) answers pings more often than every 5 min with GOAWAY.
+};
+
+/** A dialed (lazily connecting) channel and what it owns. */
+export interface Channel {
+  client: grpc.Client;
+  /** Present for `stream` endpoints; its lastError explains dropped connections. */
+  bridge?: Bridge;
+  close(): Promise<void>;
+}
+
+/** Options for {@link openChannel}. */
+export interface ChannelOptions {
+  /** Extra grpc-js channel options (tests, user agent). */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** Create the grpc-js client for an endpoint; nothing is dialed until the first call. */
+export async function openChannel(endpoint: Endpoint, opts: ChannelOptions = {}): Promise<Channel> {
+  const options = { ...CHANNEL_OPTIONS, ...opts.channelOptions };
+  if (endpoint.kind === "address") {
+    const tls = endpoint.tls;
+    const creds = tls ? tlsCredentials(endpoint.target, tls, options) : grpc.credentials.createInsecure();
+    const client = new grpc.Client(endpoint.target, creds, options);
+    return { client, close: () => Promise.resolve(client.close()) };
+  }
+  const bridge = await openBridge(endpoint.open);
+  // The bridge socket is only a local hop; authority stays neutral like buildctl's dial-stdio.
+  const client = new grpc.Client(bridge.target, grpc.credentials.createInsecure(), {
+    "grpc.default_authority": "localhost",
+    ...options,
+  });
+  return {
+    client,
+    bridge,
+    close: async () => {
+      client.close();
+      await bridge.close();
+    },
+  };
+}
+
+type TlsFiles = NonNullable<Extract<Endpoint, { kind: "address" }>["tls"]>;
+
+// TLS with the PEM bytes; mutates `options` for the server name. When the target is an IP literal and no
+// servername is given, grpc-js would hand the IP to tls.connect as SNI, which Deno and Bun reject outright
+// ("servername must not be an IP address"); Go sends no SNI there and checks the certificate's IP SANs.
+// So SNI gets a placeholder and the certificate is still checked against the IP.
+function tlsCredentials(
+  target: string,
+  tls: TlsFiles,
+  options: grpc.ChannelOptions,
+): grpc.ChannelCredentials {
+  const host = targetHost(target);
+  let verify: grpc.VerifyOptions = {};
+  if (tls.servername) {
+    options["grpc.ssl_target_name_override"] = tls.servername;
+    options["grpc.default_authority"] = tls.servername;
+  } else if (host !== undefined && isIP(host)) {
+    options["grpc.ssl_target_name_override"] = IP_SNI_PLACEHOLDER;
+    verify = { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) };
+  }
+  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, verify);
+}
+
+/** SNI sent when dialing an IP literal over TLS (never resolvable, so it can only ever be a label). */
+export const IP_SNI_PLACEHOLDER = "ip-literal.invalid";
+
+/** The host part of a grpc-js `host:port` / `[v6]:port` target; undefined for unix targets. */
+export function targetHost(target: string): string | undefined {
+  const t = target.replace(/^dns:(\/\/[^/]*\/)?/, "");
+  if (t.startsWith("unix:")) return undefined;
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(t);
+  if (v6) return v6[1];
+  const i = t.lastIndexOf(":");
+  return i > 0 && t.indexOf(":") === i ? t.slice(0, i) : t;
+}

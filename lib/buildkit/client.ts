@@ -1,0 +1,225 @@
+/** The BuildKit Control client: connect to an Endpoint, ask what the daemon is, manage its cache, run builds. */
+import * as grpc from "@grpc/grpc-js";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { InterruptedError, UserError } from "../errors.ts";
+import type { Endpoint } from "../transport/types.ts";
+import { type Channel, type ChannelOptions, openChannel } from "./channel.ts";
+import { BuildkitError, type ErrorContext, toBuildkitError } from "./errors.ts";
+import {
+  type BytesMessageSchema,
+  Control,
+  type SolveRequestSchema,
+  type SolveResponse,
+  type StatusResponse,
+  type UsageRecord as PbUsageRecord,
+} from "./gen/moby/buildkit/v1/control_pb.ts";
+import type { Input, TypedMethod } from "./grpc_service.ts";
+import { poll, PollTimeoutError } from "./poll.ts";
+import {
+  type BuildkitInfo,
+  msToNs,
+  toInfo,
+  toInt64,
+  toUsageRecord,
+  toWorker,
+  type UsageRecord,
+  type Worker,
+} from "./records.ts";
+import { bidiStream, type CallOptions, serverStream, unary } from "./rpc.ts";
+
+export type { BuildkitInfo, GcPolicy, Platform, UsageRecord, Worker } from "./records.ts";
+export type { CallOptions } from "./rpc.ts";
+
+/** Options for {@link connect}. */
+export type ConnectOptions = ChannelOptions;
+
+/** Options for {@link BuildkitClient.prune}; absent fields mean "no limit" as in buildctl. */
+export interface PruneOptions extends CallOptions {
+  all?: boolean;
+  keepDurationMs?: number;
+  reservedSpace?: number;
+  maxUsedSpace?: number;
+  minFreeSpace?: number;
+  filters?: string[];
+}
+
+/** Options for {@link BuildkitClient.waitReady}. */
+export interface WaitReadyOptions {
+  timeoutMs: number;
+  /** The timeout as the user wrote it (`5s`), for the error message; defaults to `<ms>ms`. */
+  timeoutText?: string;
+  signal?: AbortSignal;
+}
+
+/** Connect to buildkitd at `endpoint` (lazily: the first call dials); close() the client when done. */
+export async function connect(endpoint: Endpoint, opts?: ConnectOptions): Promise<BuildkitClient> {
+  return new BuildkitClient(endpoint, await openChannel(endpoint, opts));
+}
+
+/** A connection to one buildkitd. Every method throws BuildkitError with a one-line message. */
+export class BuildkitClient {
+  readonly #endpoint: Endpoint;
+  readonly #channel: Channel;
+  readonly #calls = new Set<grpc.Call>();
+  #closed = false;
+
+  /** Use {@link connect}. */
+  constructor(endpoint: Endpoint, channel: Channel) {
+    this.#endpoint = endpoint;
+    this.#channel = channel;
+  }
+
+  /** How the user knows this daemon: `tcp://host:port`, `docker-container://name`. */
+  get display(): string {
+    return this.#endpoint.display;
+  }
+
+  /** The daemon's version; daemons before v0.11 lack Info, so their workers' version (or empty strings) is used. */
+  async info(opts: CallOptions = {}): Promise<BuildkitInfo> {
+    try {
+      const res = await this.#unary(Control.method.info, {}, opts);
+      return toInfo(res.buildkitVersion);
+    } catch (err) {
+      if (!(err instanceof BuildkitError) || err.code !== grpc.status.UNIMPLEMENTED) throw err;
+    }
+    const workers = await this.listWorkers(opts);
+    return workers.find((w) => w.buildkitVersion)?.buildkitVersion ?? toInfo(undefined);
+  }
+
+  /** The daemon's workers, optionally narrowed by containerd-style filters. */
+  async listWorkers(opts: CallOptions & { filters?: string[] } = {}): Promise<Worker[]> {
+    const res = await this.#unary(Control.method.listWorkers, { filter: opts.filters ?? [] }, opts);
+    return res.record.map(toWorker);
+  }
+
+  /** Cache records, optionally narrowed by filters such as `type==source.local`. */
+  async diskUsage(opts: CallOptions & { filters?: string[] } = {}): Promise<UsageRecord[]> {
+    const res = await this.#unary(Control.method.diskUsage, { filter: opts.filters ?? [] }, opts);
+    return res.record.map(toUsageRecord);
+  }
+
+  /** Delete cache records per the options; returns the deleted records. */
+  async prune(opts: PruneOptions = {}): Promise<UsageRecord[]> {
+    const request = {
+      filter: opts.filters ?? [],
+      all: opts.all ?? false,
+      keepDuration: msToNs(opts.keepDurationMs ?? 0),
+      reservedSpace: toInt64(opts.reservedSpace ?? 0),
+      maxUsedSpace: toInt64(opts.maxUsedSpace ?? 0),
+      minFreeSpace: toInt64(opts.minFreeSpace ?? 0),
+    };
+    const deleted: UsageRecord[] = [];
+    const call = this.#track(serverStream(this.#channel.client, Control.method.prune, request, opts));
+    try {
+      for await (const rec of call) deleted.push(toUsageRecord(rec as PbUsageRecord));
+    } catch (err) {
+      throw this.#error(err, "Prune");
+    }
+    return deleted;
+  }
+
+  /** Poll ListWorkers (50 ms backoff growing to 500 ms) until the daemon answers with a worker; returns the workers. */
+  async waitReady(opts: WaitReadyOptions): Promise<Worker[]> {
+    const timeoutText = opts.timeoutText ?? `${opts.timeoutMs}ms`;
+    try {
+      return await poll(async (remainingMs) => {
+        const workers = await this.listWorkers({ timeoutMs: remainingMs, signal: opts.signal });
+        if (workers.length === 0) {
+          throw new BuildkitError(`buildkitd ${this.display} has no workers yet`, undefined);
+        }
+        return workers;
+      }, { timeoutMs: opts.timeoutMs, signal: opts.signal, isFatal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw new InterruptedError();
+      if (err instanceof PollTimeoutError) {
+        const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
+        throw new UserError(`timeout ${timeoutText}: ${cause}`, { cause: err.cause });
+      }
+      throw err;
+    }
+  }
+
+  /** Run one build (long-running; it returns when the build and its exports are done). */
+  async solve(request: Input<typeof SolveRequestSchema>, opts: CallOptions = {}): Promise<SolveResponse> {
+    return await this.#unary(Control.method.solve, request, opts);
+  }
+
+  /** Progress of the build `ref` as an async iterable; iteration throws BuildkitError on failure. */
+  async *status(ref: string, opts: CallOptions = {}): AsyncGenerator<StatusResponse> {
+    const call = this.#track(serverStream(this.#channel.client, Control.method.status, { ref }, opts));
+    try {
+      for await (const msg of call) yield msg as StatusResponse;
+    } catch (err) {
+      throw this.#error(err, "Status");
+    } finally {
+      call.cancel();
+    }
+  }
+
+  /**
+   * Open the Session byte pipe; `metadata` values that are arrays become one header each (buildkitd needs each
+   * exposed method as its own header). The raw grpc-js call is returned for the session layer to wrap.
+   */
+  session(
+    metadata: Record<string, string | string[]>,
+    opts: Omit<CallOptions, "metadata"> = {},
+  ): grpc.ClientDuplexStream<Input<typeof BytesMessageSchema>, MessageShape<typeof BytesMessageSchema>> {
+    const md = new grpc.Metadata();
+    for (const [key, value] of Object.entries(metadata)) {
+      for (const v of Array.isArray(value) ? value : [value]) md.add(key, v);
+    }
+    return this.#track(bidiStream(this.#channel.client, Control.method.session, { ...opts, metadata: md }));
+  }
+
+  /** Map an error from this client's calls to a BuildkitError naming the daemon. */
+  toError(err: unknown, method?: string): BuildkitError {
+    return this.#error(err, method);
+  }
+
+  /** Cancel open streams, close the channel and any bridge. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of this.#calls) call.cancel();
+    this.#calls.clear();
+    await this.#channel.close();
+  }
+
+  async #unary<I extends DescMessage, O extends DescMessage>(
+    method: TypedMethod<I, O>,
+    request: Input<I>,
+    opts: CallOptions,
+  ): Promise<MessageShape<O>> {
+    if (this.#closed) throw new BuildkitError(`client for buildkitd ${this.display} is closed`, undefined);
+    try {
+      return await unary(this.#channel.client, method, request, opts);
+    } catch (err) {
+      throw this.#error(err, method.name);
+    }
+  }
+
+  #track<C extends grpc.Call>(call: C): C {
+    this.#calls.add(call);
+    call.once("status", () => this.#calls.delete(call));
+    return call;
+  }
+
+  #error(err: unknown, method?: string): BuildkitError {
+    const ctx: ErrorContext = { display: this.display, method };
+    const ep = this.#endpoint;
+    if (ep.kind === "address" && ep.tls) ctx.tls = { clientCert: Boolean(ep.tls.cert && ep.tls.key) };
+    const streamError = this.#channel.bridge?.lastError;
+    if (streamError) ctx.streamError = streamError;
+    return toBuildkitError(err, ctx);
+  }
+}
+
+// Retrying cannot fix an old daemon, a refused credential or a certificate that does not verify.
+function isFatal(err: unknown): boolean {
+  if (!(err instanceof BuildkitError)) return false;
+  if (err.code === grpc.status.UNAVAILABLE) {
+    return /tls: certificate verify failed|altnames/.test(err.message);
+  }
+  return err.code === grpc.status.UNIMPLEMENTED || err.code === grpc.status.PERMISSION_DENIED ||
+    err.code === grpc.status.UNAUTHENTICATED;
+}
