@@ -1,10 +1,14 @@
-/** Each stream driver opened against the real daemons from `scripts/daemons start`, with a real gRPC call through it. */
+/**
+ * Each stream driver against the real daemons from `scripts/daemons start`: real gRPC calls through the BuildKit
+ * client (grpc-js over the bridge), and straight over the driver's Duplex with Node's HTTP/2 client.
+ */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { connect } from "../../lib/buildkit/client.ts";
 import type { Context } from "../../lib/config/types.ts";
 import { findDriver } from "../../lib/driver/registry.ts";
 import type { Driver, DriverEnv } from "../../lib/driver/types.ts";
@@ -34,22 +38,6 @@ async function streamEndpoint(d: Driver): Promise<Extract<Endpoint, { kind: "str
   const ep = await d.endpoint();
   assert.equal(ep.kind, "stream");
   return ep as Extract<Endpoint, { kind: "stream" }>;
-}
-
-/** ListWorkers through a fresh stream, retried while the daemon is still starting. */
-async function listWorkersWhenUp(ep: Extract<Endpoint, { kind: "stream" }>, ms = 20_000) {
-  let last: unknown;
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    const s = await ep.open();
-    try {
-      return await listWorkersOver(s);
-    } catch (err) {
-      last = err;
-      s.destroy();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${ep.display} never answered ListWorkers: ${last}`);
 }
 
 function pidAlive(pid: number): boolean {
@@ -89,21 +77,40 @@ Deno.test("docker-container: gRPC through a Docker API exec of buildctl dial-std
     const ep = await streamEndpoint(d);
     assert.equal(ep.display, `docker-container://${name}`);
 
-    await t.step("ListWorkers answers from the buildkitd in the container", async () => {
-      const res = await listWorkersWhenUp(ep);
-      assert.equal(res.record.length, 1);
-      assert.equal(res.record[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
-      assert.equal(res.record[0].buildkitVersion?.version, peers.buildkitVersion);
-    });
+    await t.step(
+      "the BuildKit client reaches the buildkitd in the container; closing it ends dial-stdio",
+      async () => {
+        const client = await connect(ep);
+        try {
+          const workers = await client.waitReady({ timeoutMs: 20_000 });
+          assert.equal(workers.length, 1);
+          assert.equal(workers[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
+          assert.equal((await client.info()).version, peers.buildkitVersion);
+          assert.ok(
+            (await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+            "dial-stdio runs while connected",
+          );
+        } finally {
+          await client.close();
+        }
+        await waitFor(
+          async () => !(await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+          "dial-stdio to exit",
+        );
+      },
+    );
 
-    await t.step("closing the connection ends dial-stdio in the container", async () => {
-      const s = await ep.open();
-      await listWorkersOver(s); // closes the HTTP/2 session gracefully
-      await waitFor(
-        async () => !(await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
-        "dial-stdio to exit",
-      );
-    });
+    await t.step(
+      "the stream works as an HTTP/2 connection by itself, and ends dial-stdio when closed",
+      async () => {
+        const res = await listWorkersOver(await ep.open()); // closes the HTTP/2 session gracefully
+        assert.equal(res.record[0].buildkitVersion?.version, peers.buildkitVersion);
+        await waitFor(
+          async () => !(await runningCommands(docker, name)).some((c) => c.includes("dial-stdio")),
+          "dial-stdio to exit",
+        );
+      },
+    );
 
     await t.step("destroying a live connection ends dial-stdio too", async () => {
       const s = await ep.open();
@@ -149,9 +156,16 @@ Deno.test("moby-worker: gRPC to dockerd's embedded BuildKit through POST /grpc",
   const d = await driver("moby-worker", "", { DOCKER_HOST: peers.dockerHost });
   const ep = await streamEndpoint(d);
   assert.equal(ep.display, `moby-worker (dockerd at ${peers.dockerHost})`);
+  const client = await connect(ep);
+  try {
+    const workers = await client.listWorkers();
+    assert.ok(workers.length >= 1, "dockerd's BuildKit lists a worker");
+    assert.ok(workers[0].id, "the worker has an id");
+  } finally {
+    await client.close();
+  }
   const res = await listWorkersOver(await ep.open());
-  assert.ok(res.record.length >= 1, "dockerd's BuildKit lists a worker");
-  assert.ok(res.record[0].id, "the worker has an id");
+  assert.ok(res.record.length >= 1, "the raw hijacked connection carries HTTP/2 too");
 });
 
 /** A stand-in `kubectl`/`nerdctl` first on PATH: records argv and pid, then dials the test buildkitd for real. */
@@ -202,9 +216,21 @@ for (
     try {
       const fake = standIn(command, dir);
       const ep = await streamEndpoint(await driver(builder, address, fake.env));
+      const client = await connect(ep);
+      try {
+        const workers = await client.listWorkers();
+        assert.equal(workers[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
+        assert.equal((await client.info()).version, peers.buildkitVersion);
+        assert.deepEqual(fake.argv(), argv);
+        assert.ok(pidAlive(fake.pid()), `${command} runs while connected`);
+      } finally {
+        await client.close();
+      }
+      await waitFor(() => !pidAlive(fake.pid()), `${command} to exit once the client closed`);
+
+      // Straight over the Duplex: a graceful HTTP/2 close lets the helper exit by itself.
       const res = await listWorkersOver(await ep.open());
       assert.equal(res.record[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
-      assert.deepEqual(fake.argv(), argv);
       await waitFor(() => !pidAlive(fake.pid()), `${command} to exit once the connection closed`);
 
       // Cancelled mid-connection: the helper is killed, not left behind.
