@@ -14,7 +14,7 @@ import {
   type UsageRecord as PbUsageRecord,
 } from "./gen/moby/buildkit/v1/control_pb.ts";
 import type { Input, TypedMethod } from "./grpc_service.ts";
-import { poll, PollTimeoutError } from "./poll.ts";
+import { poll, PollTimeoutError, sleep } from "./poll.ts";
 import {
   type BuildkitInfo,
   msToNs,
@@ -128,7 +128,12 @@ export class BuildkitClient {
           throw new BuildkitError(`buildkitd ${this.display} has no workers yet`, undefined);
         }
         return workers;
-      }, { timeoutMs: opts.timeoutMs, signal: opts.signal, isFatal });
+      }, {
+        timeoutMs: opts.timeoutMs,
+        signal: opts.signal,
+        isFatal,
+        pause: (ms, signal) => this.#pause(ms, signal),
+      });
     } catch (err) {
       if (opts.signal?.aborted) throw new InterruptedError();
       if (err instanceof PollTimeoutError) {
@@ -196,6 +201,24 @@ export class BuildkitClient {
     } catch (err) {
       throw this.#error(err, method.name);
     }
+  }
+
+  // Between readiness attempts, wake as soon as the channel changes state (e.g. becomes READY when grpc-js's own
+  // reconnect succeeds): fail-fast calls during grpc-js's reconnect backoff would otherwise add up to a second.
+  #pause(ms: number, signal?: AbortSignal): Promise<void> {
+    const channel = this.#channel.client.getChannel();
+    const state = channel.getConnectivityState(true);
+    if (state === grpc.connectivityState.READY || state === grpc.connectivityState.SHUTDOWN) {
+      return sleep(ms, signal);
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      signal?.addEventListener("abort", done, { once: true });
+      channel.watchConnectivityState(state, Date.now() + ms, done);
+    });
   }
 
   #track<C extends grpc.Call>(call: C): C {

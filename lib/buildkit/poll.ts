@@ -9,6 +9,8 @@ export interface PollOptions {
   maxDelayMs?: number;
   /** An error that retrying cannot fix; thrown at once. */
   isFatal?: (err: unknown) => boolean;
+  /** How to wait between attempts (default: sleep); may return early, e.g. when a connection comes up. */
+  pause?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Injected clock for tests. */
   now?: () => number;
 }
@@ -43,7 +45,8 @@ export async function poll<T>(attempt: (remainingMs: number) => Promise<T>, opts
       lastErr = err;
       const left = deadline - now();
       if (left <= 0) throw new PollTimeoutError(attempts, err);
-      await sleep(Math.min(delay, left), opts.signal);
+      await (opts.pause ?? sleep)(Math.min(delay, left), opts.signal);
+      opts.signal?.throwIfAborted();
       delay = Math.min(delay * 2, maxDelay);
     }
   }
@@ -51,7 +54,8 @@ export async function poll<T>(attempt: (remainingMs: number) => Promise<T>, opts
 
 const MIN_ATTEMPT_MS = 10;
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Resolve after `ms`, or reject with the signal's reason when aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
