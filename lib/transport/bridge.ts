@@ -31,7 +31,8 @@ export async function openBridge(open: StreamOpener): Promise<Bridge> {
   const live = new Set<Socket | Duplex>();
   let lastError: Error | undefined;
 
-  const server: Server = createServer((sock) => {
+  // Half-open so an end from one side travels through the pipe instead of cutting the replies off.
+  const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
     live.add(sock);
     sock.once("close", () => live.delete(sock));
     open(abort.signal).then((stream) => {
