@@ -2,7 +2,11 @@
 import { InterruptedError, oneLine, UsageError, UserError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { CommandSpec, Output } from "./command.ts";
+import { bootstrap } from "./bootstrap.ts";
+import { builderInfo, builderWorkers } from "./builder_info.ts";
 import { completionCommand } from "./completion.ts";
+import { du } from "./du.ts";
+import { prune } from "./prune.ts";
 import { contextCreate } from "./context_create.ts";
 import { contextInspect, contextShow } from "./context_inspect.ts";
 import { contextLs } from "./context_ls.ts";
@@ -15,7 +19,12 @@ import { parseArgs } from "./parse.ts";
 import { version } from "./version.ts";
 
 /** Commands beyond the context group register here (one line each). */
-const EXTRA_COMMANDS: CommandSpec[] = [];
+const EXTRA_COMMANDS: CommandSpec[] = [
+  bootstrap,
+  { name: "builder", usage: "Inspect the current context's builder", subcommands: [builderInfo, builderWorkers] },
+  du,
+  prune,
+];
 
 /** The whole command tree. */
 export const ROOT: CommandSpec = {
@@ -67,7 +76,7 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
       write: out.stderr,
       format: parsed.global.logFormat,
       debug: parsed.global.debug,
-      terminal: out.isTerminal && !("NO_COLOR" in env && parsed.global.logFormat === "json"),
+      terminal: out.isTerminal,
     });
     const code = await leaf.run({ flags: parsed.flags, args: parsed.args, global: parsed.global, env, out, log, signal });
     if (signal.aborted) return 130;

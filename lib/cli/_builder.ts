@@ -1,0 +1,62 @@
+/** From the resolved context to a ready BuildKit client: driver, bootstrap, dial, readiness wait. */
+import type { BuildkitClient } from "../buildkit/client.ts";
+import type { Context } from "../config/types.ts";
+import { parseGoDuration } from "../config/values.ts";
+import { findDriver } from "../driver/registry.ts";
+import type { Driver, DriverEnv } from "../driver/types.ts";
+import { UserError } from "../errors.ts";
+import type { Invocation } from "./command.ts";
+import { currentContext } from "./_contexts.ts";
+
+/** A Go duration from the environment (envd's BUILDKIT_*_TIMEOUT), with its default. */
+export function envDuration(env: Record<string, string | undefined>, name: string, fallback: string): { ms: number; text: string } {
+  const text = env[name] || fallback;
+  const ms = parseGoDuration(text);
+  if (ms === null || ms <= 0) throw new UserError(`${name}: invalid duration "${text}" (use Go syntax such as 5s or 1m30s)`);
+  return { ms, text };
+}
+
+/** The driver for a context, loaded lazily from the registry. */
+export async function loadDriver(inv: Invocation, context: Context): Promise<Driver> {
+  const entry = findDriver(context.builder);
+  if (!entry) throw new UserError(`context "${context.name}": unknown builder type "${context.builder}"`);
+  const factory = await entry.load();
+  const env: DriverEnv = {
+    env: inv.env,
+    log: (m) => inv.log.info(m),
+    debug: (m) => inv.log.debug(m),
+  };
+  return factory.create(context, env);
+}
+
+export interface OpenBuilder {
+  context: Context;
+  driver: Driver;
+  client: BuildkitClient;
+  /** The daemon's workers, as the readiness probe saw them. */
+  workers: Awaited<ReturnType<BuildkitClient["waitReady"]>>;
+  close(): Promise<void>;
+}
+
+/** Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker. */
+export async function openBuilder(inv: Invocation, opts: { recreate?: boolean; image?: string } = {}): Promise<OpenBuilder> {
+  const { context } = currentContext(inv);
+  const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
+  const driver = await loadDriver(inv, context);
+  void opts; // recreate/image reach managed drivers once they take bootstrap options
+  if (driver.bootstrap) await driver.bootstrap(inv.signal);
+  const endpoint = await driver.endpoint();
+  inv.log.debug("connecting to buildkitd", { address: endpoint.display, context: context.name });
+  const { connect } = await import("../buildkit/client.ts");
+  const client = await connect(endpoint);
+  try {
+    const workers = await client.waitReady({ timeoutMs: timeout.ms, timeoutText: timeout.text, signal: inv.signal });
+    return { context, driver, client, workers, close: () => client.close() };
+  } catch (err) {
+    await client.close();
+    if (err instanceof UserError && !(err.message.includes(endpoint.display))) {
+      throw new UserError(`cannot connect to buildkitd ${endpoint.display}: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+/** Human-readable sizes and ages, as buildctl (docker/go-units) prints them. */
+
+const UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+
+/** Decimal units with four significant digits: `4.096kB`, `1.2GB`. */
+export function humanSize(bytes: number): string {
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(4))}${UNITS[i]}`;
+}
+
+/** `Less than a second`, `3 seconds`, `About a minute`, `5 minutes`, `2 hours`, `3 days`, `2 weeks`, `4 months`. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/** Go's Duration.String() for whole milliseconds: `48h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`. */
+export function goDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  if (Math.abs(ms) < 1000) return `${ms}ms`;
+  const sign = ms < 0 ? "-" : "";
+  let rest = Math.abs(ms);
+  const h = Math.floor(rest / 3600e3);
+  rest -= h * 3600e3;
+  const m = Math.floor(rest / 60e3);
+  rest -= m * 60e3;
+  const s = `${Number((rest / 1000).toFixed(3))}s`;
+  if (h) return `${sign}${h}h${m}m${s}`;
+  if (m) return `${sign}${m}m${s}`;
+  return sign + s;
+}
