@@ -1,5 +1,4 @@
 /** Runs the compiled binary (or `deno run main.ts`) as a user would, in a throw-away HOME. */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -23,32 +22,43 @@ export interface RunOptions {
   stdin?: string;
   mode?: Mode;
   /** Sends this signal after the given milliseconds. */
-  kill?: { signal: NodeJS.Signals; afterMs: number };
+  kill?: { signal: Deno.Signal; afterMs: number };
   timeoutMs?: number;
 }
 
 /** Runs envd-lite with `args`; the environment is exactly `env` plus PATH. */
-export function run(args: string[], opts: RunOptions = {}): Promise<Result> {
+export async function run(args: string[], opts: RunOptions = {}): Promise<Result> {
   const [cmd, pre] = opts.mode === "deno" ? [DENO, ["run", "-A", "--quiet", join(ROOT, "main.ts")]] : [BIN, []];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   if (opts.mode === "deno") env.DENO_NO_UPDATE_CHECK = "1";
-  return new Promise((done, fail) => {
-    const child = spawn(cmd, [...pre, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", fail);
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-    if (opts.kill) setTimeout(() => child.kill(opts.kill!.signal), opts.kill.afterMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    });
-    if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
-    else child.stdin.end();
-  });
+  // Deno.Command (not node:child_process) reports exit codes after signals faithfully.
+  const child = new Deno.Command(cmd, {
+    args: [...pre, ...args],
+    cwd: opts.cwd ?? ROOT,
+    env,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  const timers = [setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000)];
+  if (opts.kill) timers.push(setTimeout(() => child.kill(opts.kill!.signal), opts.kill.afterMs));
+  const w = child.stdin.getWriter();
+  // With a pending kill the command may be waiting on stdin: keep it open, as a terminal would.
+  if (opts.stdin !== undefined || !opts.kill) {
+    await w.write(new TextEncoder().encode(opts.stdin ?? "")).catch(() => {});
+    await w.close().catch(() => {});
+  }
+  const out = await output;
+  timers.forEach(clearTimeout);
+  const dec = new TextDecoder();
+  return { code: out.signal && out.code === 128 + signalNumber(out.signal) ? null : out.code, signal: out.signal as NodeJS.Signals | null, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function signalNumber(sig: string): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig] ?? 0;
 }
 
 /** A fresh HOME with XDG_CONFIG_HOME unset, and the env to use it; `cleanup()` removes it. */
