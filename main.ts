@@ -1,5 +1,12 @@
 /** Entry point: run the CLI, exit with its code. Ctrl-C aborts the running command and exits 130. */
-import { runCli } from "./lib/cli/mod.ts";
+import { VERSION } from "./lib/version.ts";
+
+const argv = process.argv.slice(2);
+// The commonest probe of a freshly downloaded binary answers before any module is evaluated.
+if (argv.length === 1 && argv[0] === "--version") {
+  process.stdout.write(`envd-lite version v${VERSION}\n`);
+  process.exit(0);
+}
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -11,7 +18,8 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     setTimeout(() => process.exit(130), 3000).unref();
   });
 }
-const code = await runCli(process.argv.slice(2), { signal: controller.signal });
+const { runCli } = await import("./lib/cli/mod.ts");
+const code = await runCli(argv, { signal: controller.signal });
 // Exit explicitly (lingering gRPC channels or child handles must not delay a finished command),
 // but only once what was written to stdout and stderr has been flushed.
 const flushed = (s: NodeJS.WriteStream) => new Promise<void>((r) => s.write("", () => r()));
