@@ -48,7 +48,17 @@ export function describe(code: number, details: string, ctx: ErrorContext): stri
   const d = ctx.display;
   switch (code) {
     case status.UNAVAILABLE:
-      return `cannot connect to buildkitd ${d}: ${connectCause(details, ctx)}`;
+      // grpc-js's own connection failures; anything else came from the daemon, e.g. a Solve whose session
+      // callback failed with UNAVAILABLE, and is not a connection problem.
+      if (/^Connection dropped/.test(details)) {
+        return `lost connection to buildkitd ${d}${
+          ctx.streamError ? `: ${oneLine(ctx.streamError.message)}` : ""
+        }`;
+      }
+      if (LOCAL_UNAVAILABLE.test(details)) {
+        return `cannot connect to buildkitd ${d}: ${connectCause(details, ctx)}`;
+      }
+      return oneLine(details) || `buildkitd ${d} is unavailable`;
     case status.DEADLINE_EXCEEDED:
       // "Waiting for LB pick" means no connection was ever made (e.g. the peer accepts but never speaks HTTP/2).
       return /LB pick|connect/i.test(details)
@@ -73,6 +83,9 @@ export function describe(code: number, details: string, ctx: ErrorContext): stri
   }
 }
 
+const LOCAL_UNAVAILABLE =
+  /^(No connection established|Name resolution failed|Failed to connect|Channel closed|Connection closed)/;
+
 // grpc-js wraps the socket error: "No connection established. Last error: Error: connect ECONNREFUSED
 // 127.0.0.1:9. Resolution note: " (sometimes with a timestamp). Keep only the socket/TLS reason.
 function connectCause(details: string, ctx: ErrorContext): string {
@@ -94,7 +107,7 @@ function connectCause(details: string, ctx: ErrorContext): string {
       ctx.tls.clientCert ? "" : "; the daemon may require a client certificate"
     }`;
   }
-  if (!ctx.tls && /^(Failed to connect|Protocol error)$/i.test(cause)) {
+  if (!ctx.tls && /^(Failed to connect|Protocol error|read ECONNRESET)$/i.test(cause)) {
     return `${cause} (not a gRPC server, or it expects TLS)`;
   }
   return cause || "connection failed";

@@ -59,6 +59,11 @@ Deno.test("describe() hints at TLS when a plaintext client meets a TLS server", 
     describe(status.UNAVAILABLE, lastError("Failed to connect (2026-11-28T17:35:20.345Z)"), ctx),
     "cannot connect to buildkitd tcp://127.0.0.1:9: Failed to connect (not a gRPC server, or it expects TLS)",
   );
+  // A Go TLS server may also reset the connection on a plaintext preface.
+  assert.equal(
+    describe(status.UNAVAILABLE, lastError("read ECONNRESET (2026-11-28T17:35:20.345Z)"), ctx),
+    "cannot connect to buildkitd tcp://127.0.0.1:9: read ECONNRESET (not a gRPC server, or it expects TLS)",
+  );
 });
 
 Deno.test("describe() prefers the byte stream's own error for bridged endpoints", () => {
@@ -68,6 +73,21 @@ Deno.test("describe() prefers the byte stream's own error for bridged endpoints"
       streamError: new Error("container b is not running"),
     }),
     "cannot connect to buildkitd docker-container://b: container b is not running",
+  );
+});
+
+Deno.test("describe() passes on UNAVAILABLE statuses the daemon itself sent", () => {
+  assert.equal(
+    describe(
+      status.UNAVAILABLE,
+      "failed to read dockerfile: rpc error: code = Unavailable desc = no files",
+      ctx,
+    ),
+    "failed to read dockerfile: rpc error: code = Unavailable desc = no files",
+  );
+  assert.equal(
+    describe(status.UNAVAILABLE, "Connection dropped", ctx),
+    "lost connection to buildkitd tcp://127.0.0.1:9",
   );
 });
 
