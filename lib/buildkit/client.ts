@@ -30,6 +30,12 @@ import { bidiStream, type CallOptions, serverStream, unary } from "./rpc.ts";
 export type { BuildkitInfo, GcPolicy, Platform, UsageRecord, Worker } from "./records.ts";
 export type { CallOptions } from "./rpc.ts";
 
+/** The raw Session call: BytesMessage chunks of the session's HTTP/2 byte stream, both ways. */
+export type SessionCall = grpc.ClientDuplexStream<
+  Input<typeof BytesMessageSchema>,
+  MessageShape<typeof BytesMessageSchema>
+>;
+
 /** Options for {@link connect}. */
 export type ConnectOptions = ChannelOptions;
 
@@ -168,7 +174,7 @@ export class BuildkitClient {
   session(
     metadata: Record<string, string | string[]>,
     opts: Omit<CallOptions, "metadata"> = {},
-  ): grpc.ClientDuplexStream<Input<typeof BytesMessageSchema>, MessageShape<typeof BytesMessageSchema>> {
+  ): SessionCall {
     const md = new grpc.Metadata();
     for (const [key, value] of Object.entries(metadata)) {
       for (const v of Array.isArray(value) ? value : [value]) md.add(key, v);
