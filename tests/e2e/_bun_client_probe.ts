@@ -1,0 +1,59 @@
+/** Run by buildkit_client_test.ts under Bun: the same client calls, results printed as one JSON object. */
+import { readFileSync } from "node:fs";
+import { connect as netConnect, createServer } from "node:net";
+import { connect } from "../../lib/buildkit/client.ts";
+import type { Endpoint } from "../../lib/transport/types.ts";
+import { daemons } from "../helpers/daemons.ts";
+
+const peers = daemons();
+const t = peers.buildkitTls;
+const tls = (ca: string, servername?: string) => ({
+  ca: readFileSync(ca),
+  cert: readFileSync(t.cert),
+  key: readFileSync(t.key),
+  ...(servername ? { servername } : {}),
+});
+const endpoints: Record<string, Endpoint> = {
+  tcp: { kind: "address", target: peers.buildkitTcp, display: "tcp" },
+  unix: { kind: "address", target: `unix://${peers.buildkitUnix}`, display: "unix" },
+  bridge: { kind: "stream", display: "bridge", open: () => Promise.resolve(netConnect(peers.buildkitUnix)) },
+  mtlsIp: { kind: "address", target: t.address, display: "mtls", tls: tls(t.ca) },
+  mtlsName: { kind: "address", target: t.address, display: "mtls", tls: tls(t.ca, t.servername) },
+};
+
+const out: Record<string, unknown> = {};
+for (const [name, ep] of Object.entries(endpoints)) {
+  const c = await connect(ep);
+  out[name] = (await c.info()).version;
+  if (name === "tcp") out.workers = (await c.listWorkers()).length;
+  await c.close();
+}
+out.wrongCa = await failure(
+  { kind: "address", target: t.address, display: "mtls", tls: tls(t.wrongCa) },
+  5000,
+  "5s",
+);
+const port = await new Promise<number>((res) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = (s.address() as { port: number }).port;
+    s.close(() => res(p));
+  });
+});
+out.unreachable = await failure(
+  { kind: "address", target: `127.0.0.1:${port}`, display: `tcp://127.0.0.1:${port}` },
+  1000,
+  "1s",
+);
+process.stdout.write(JSON.stringify(out));
+
+async function failure(ep: Endpoint, timeoutMs: number, timeoutText: string): Promise<string> {
+  const c = await connect(ep);
+  try {
+    await c.waitReady({ timeoutMs, timeoutText });
+    return "no error";
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await c.close();
+  }
+}
