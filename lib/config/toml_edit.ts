@@ -19,7 +19,9 @@ export function tomlPath(path: string[]): string {
 /** A value as TOML writes it; `literal` keeps a user's single-quoted style where the text allows it. */
 export function tomlValue(v: TomlValue, literal = false): string {
   if (typeof v === "string") {
-    return literal && !/['\n\r]/.test(v) && !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(v) ? `'${v}'` : JSON.stringify(v);
+    // Literal strings cannot hold a quote, a newline or any other control character.
+    const plain = [...v].every((c) => c >= " " && c !== "'" && c !== "\u007f");
+    return literal && plain ? `'${v}'` : JSON.stringify(v);
   }
   if (Array.isArray(v)) return `[${v.map((s) => tomlValue(s, literal)).join(", ")}]`;
   return String(v);

@@ -112,8 +112,8 @@ Deno.test("builder info and workers show version, platforms, labels and the daem
     assert.equal(js.workers[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
     assert.ok(js.workers[0].gcPolicies.length >= 1);
     const text = (await run(["builder", "info"], { env: h.env })).stdout;
-    assert.match(text, new RegExp(`^Context:   t \\(unix://.*\\)\nBuildKit:  ${peers.buildkitVersion} \\(github.com/moby/buildkit`));
-    assert.match(text, /GC policy:\n    #0 filters=type==source.local/);
+    assert.match(text, new RegExp(`^Context: {3}t \\(unix://.*\\)\nBuildKit: {2}${peers.buildkitVersion} \\(github.com/moby/buildkit`));
+    assert.match(text, /GC policy:\n {4}#0 filters=type==source.local/);
     const workers = (await run(["builder", "workers"], { env: h.env })).stdout.split("\n");
     assert.match(workers[0], /^ID\s+PLATFORMS$/);
     assert.match(workers[1], new RegExp(`^${js.workers[0].id}\\s+linux/amd64`));

@@ -11,8 +11,14 @@ function typeOk(type: string, v: unknown): boolean {
       return Array.isArray(v);
     case "integer":
       return typeof v === "number" && Number.isInteger(v);
+    case "string":
+      return typeof v === "string";
+    case "number":
+      return typeof v === "number";
+    case "boolean":
+      return typeof v === "boolean";
     default:
-      return typeof v === type;
+      return false;
   }
 }
 
