@@ -1,15 +1,9 @@
 /** A context's `[worker.oci]` GC settings as client-side prune rules, for builders whose daemon we do not configure. */
+import type { GcPolicy } from "../buildkit/records.ts";
 import type { Context, Size } from "./types.ts";
 
-/** One Prune call: the fields of BuildKit's PruneRequest, in bytes and milliseconds (0 = unset). */
-export interface PruneRule {
-  all: boolean;
-  filters: string[];
-  keepDurationMs: number;
-  reservedSpace: number;
-  maxUsedSpace: number;
-  minFreeSpace: number;
-}
+/** One Prune call: a GC policy as the daemon reports them, in bytes and milliseconds (0 = unset). */
+export type PruneRule = GcPolicy;
 
 // Prune takes bytes; a percentage is of a disk we cannot see from here, so such a limit is dropped (with a warning).
 function bytes(size: Size | undefined, where: string, warn: (m: string) => void): number {

@@ -1,5 +1,5 @@
 /** kube-pod: buildkitd in a Kubernetes pod the user runs, reached by `kubectl exec -i … buildctl dial-stdio`. */
-import { execStream } from "../../transport/exec_stream.ts";
+import { execEndpoint } from "../exec_endpoint.ts";
 import type { DriverFactory } from "../types.ts";
 import { kubectlArgs, parseKubePodAddress } from "./address.ts";
 
@@ -8,18 +8,8 @@ export const factory: DriverFactory = {
   create(context, env) {
     return {
       endpoint() {
-        const address = parseKubePodAddress(context.builderAddress);
-        const display = `kube-pod://${context.builderAddress.replace(/^kube-pod:\/\//, "")}`;
-        return Promise.resolve({
-          kind: "stream",
-          display,
-          open: (signal) =>
-            execStream("kubectl", kubectlArgs(address), {
-              env: env.env,
-              signal,
-              onStderr: (line) => env.debug?.(`${display}: kubectl: ${line}`),
-            }),
-        });
+        const args = kubectlArgs(parseKubePodAddress(context.builderAddress));
+        return Promise.resolve(execEndpoint("kube-pod", context.builderAddress, "kubectl", args, env));
       },
     };
   },

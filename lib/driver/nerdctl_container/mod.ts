@@ -1,6 +1,6 @@
 /** nerdctl-container: buildkitd in a containerd container, reached by `nerdctl exec -i NAME buildctl dial-stdio`. */
 import { UserError } from "../../errors.ts";
-import { execStream } from "../../transport/exec_stream.ts";
+import { execEndpoint } from "../exec_endpoint.ts";
 import type { DriverFactory } from "../types.ts";
 
 export interface NerdctlAddress {
@@ -50,20 +50,8 @@ export const factory: DriverFactory = {
   create(context, env) {
     return {
       endpoint() {
-        const address = parseNerdctlAddress(context.builderAddress);
-        const display = `nerdctl-container://${
-          context.builderAddress.replace(/^nerdctl-container:\/\//, "")
-        }`;
-        return Promise.resolve({
-          kind: "stream",
-          display,
-          open: (signal) =>
-            execStream("nerdctl", nerdctlArgs(address), {
-              env: env.env,
-              signal,
-              onStderr: (line) => env.debug?.(`${display}: nerdctl: ${line}`),
-            }),
-        });
+        const args = nerdctlArgs(parseNerdctlAddress(context.builderAddress));
+        return Promise.resolve(execEndpoint("nerdctl-container", context.builderAddress, "nerdctl", args, env));
       },
     };
   },
