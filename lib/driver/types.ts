@@ -13,16 +13,46 @@ export interface DriverEnv {
   debug?(message: string): void;
 }
 
+/** Options for {@link Driver.bootstrap}. */
+export interface BootstrapOptions {
+  signal?: AbortSignal;
+  /** Re-create the managed daemon from the context now (its cache is kept): `bootstrap --recreate`. */
+  recreate?: boolean;
+  /** Image for a container this call creates (`--buildkitd-image`); an existing container keeps its image. */
+  image?: string;
+}
+
+/** What {@link Driver.bootstrap} did. */
+export interface BootstrapResult {
+  /** The daemon was created by this call (a new container, or a host daemon started fresh). */
+  created: boolean;
+  /** The daemon was started, resumed or created by this call: it is only now coming up. */
+  started: boolean;
+  /**
+   * One line for the user, when the running daemon's configuration differs from what the context now renders.
+   * Nothing was changed; the caller shows it (a warning), `--recreate` applies the context.
+   */
+  message?: string;
+}
+
+/** What a stop or remove did, as one line for the user. */
+export interface ControlResult {
+  changed: boolean;
+  message: string;
+}
+
 /** A builder bound to one context. */
 export interface Driver {
   /** The endpoint to dial; no I/O beyond what is needed to describe it. */
   endpoint(): Promise<Endpoint>;
-  /** Make the daemon exist and run (managed builders); no-op for user-run daemons. */
-  bootstrap?(signal?: AbortSignal): Promise<void>;
-  /** Stop a managed daemon. */
-  stop?(): Promise<void>;
-  /** Remove a managed daemon (keeping its state unless told otherwise). */
-  remove?(options: { keepState: boolean }): Promise<void>;
+  /** Make the daemon exist and run (managed builders); absent for user-run daemons. Readiness is the caller's wait. */
+  bootstrap?(options?: BootstrapOptions): Promise<BootstrapResult>;
+  /** Stop a managed daemon; its state stays. */
+  stop?(options?: { signal?: AbortSignal }): Promise<ControlResult>;
+  /** Remove a managed daemon, and its state (cache) unless `keepState`. */
+  remove?(options: { keepState: boolean; signal?: AbortSignal }): Promise<ControlResult>;
+  /** When buildkitd does not answer: what is known about why (daemon state, last log lines), as one line. */
+  diagnose?(): Promise<string | undefined>;
 }
 
 /** One builder type: makes the driver for a context. */
