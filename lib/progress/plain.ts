@@ -71,7 +71,7 @@ export class PlainRenderer {
     const order = [...bySteps.keys()].sort((a, b) => rank(a) - rank(b));
     let out = "";
     for (const step of order) out += this.#printStep(step, bySteps.get(step)!);
-    this.#out.write(out);
+    if (out) this.#out.write(out);
   }
 
   /** Done, and not waiting for the next update to say so. */

@@ -123,13 +123,10 @@ export function renderFrame(state: ProgressState, view: FrameView): string[] {
   const { total, completed } = state.counts();
   const finished = view.final && !view.failed && total > 0 && completed === total &&
     !state.steps.some((s) => s.error);
-  const header = `[+] Building ${(view.elapsedMs / 1000).toFixed(1)}s (${completed}/${total})${
-    finished ? " FINISHED" : ""
-  }`;
-  const paint = (
-    line: string,
-    color: string | false,
-  ) => (view.color && color ? `${color}${line}${RESET}` : line);
+  const elapsed = (view.elapsedMs / 1000).toFixed(1);
+  const header = `[+] Building ${elapsed}s (${completed}/${total})` + (finished ? " FINISHED" : "");
+  const paint = (line: string, color: string | false) =>
+    view.color && color ? `${color}${line}${RESET}` : line;
 
   const blocks: { done: boolean; lines: string[]; logs: string[] }[] = [];
   for (const step of state.steps) {
