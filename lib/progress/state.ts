@@ -226,7 +226,8 @@ export class ProgressState {
       const step = this.#byDigest.get(l.vertex);
       if (!step) continue;
       const start = step.lastStart;
-      const at = start === undefined ? 0 : ((toMs(l.timestamp) ?? start) - start) / 1000;
+      // Clamped: a line stamped just before a restart must not read as negative time.
+      const at = start === undefined ? 0 : Math.max(0, (toMs(l.timestamp) ?? start) - start) / 1000;
       const pieces = step.decoder.decode(l.msg, { stream: true }).split("\n");
       const rest = pieces.pop()!;
       for (const piece of pieces) {
