@@ -43,8 +43,10 @@ export async function openBuilder(inv: Invocation, opts: { recreate?: boolean; i
   const { context } = currentContext(inv);
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
-  void opts; // recreate/image reach managed drivers once they take bootstrap options
-  if (driver.bootstrap) await driver.bootstrap(inv.signal);
+  if (driver.bootstrap) {
+    const boot = await driver.bootstrap({ signal: inv.signal, recreate: opts.recreate, image: opts.image });
+    if (boot.message) inv.log.warn(boot.message, { context: context.name });
+  }
   const endpoint = await driver.endpoint();
   inv.log.debug("connecting to buildkitd", { address: endpoint.display, context: context.name });
   const { connect } = await import("../buildkit/client.ts");
@@ -54,8 +56,11 @@ export async function openBuilder(inv: Invocation, opts: { recreate?: boolean; i
     return { context, driver, client, workers, close: () => client.close() };
   } catch (err) {
     await client.close();
-    if (err instanceof UserError && !(err.message.includes(endpoint.display))) {
-      throw new UserError(`cannot connect to buildkitd ${endpoint.display}: ${err.message}`, { cause: err });
+    // A managed daemon knows why it may not answer (exited, its log); say it on the same line.
+    const why = err instanceof UserError && !inv.signal.aborted ? await driver.diagnose?.().catch(() => undefined) : undefined;
+    if (err instanceof UserError && (why || !err.message.includes(endpoint.display))) {
+      const msg = err.message.includes(endpoint.display) ? err.message : `cannot connect to buildkitd ${endpoint.display}: ${err.message}`;
+      throw new UserError(why ? `${msg} (${why})` : msg, { cause: err });
     }
     throw err;
   }

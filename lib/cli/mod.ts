@@ -4,6 +4,7 @@ import { VERSION } from "../version.ts";
 import type { CommandSpec, Output } from "./command.ts";
 import { bootstrap } from "./bootstrap.ts";
 import { builderInfo, builderWorkers } from "./builder_info.ts";
+import { builderRm, builderStop } from "./builder_lifecycle.ts";
 import { completionCommand } from "./completion.ts";
 import { du } from "./du.ts";
 import { prune } from "./prune.ts";
@@ -21,7 +22,7 @@ import { version } from "./version.ts";
 /** Commands beyond the context group register here (one line each). */
 const EXTRA_COMMANDS: CommandSpec[] = [
   bootstrap,
-  { name: "builder", usage: "Inspect the current context's builder", subcommands: [builderInfo, builderWorkers] },
+  { name: "builder", usage: "Inspect the current context's builder", subcommands: [builderInfo, builderWorkers, builderStop, builderRm] },
   du,
   prune,
 ];
