@@ -1,4 +1,5 @@
 /** `builder stop`, `builder rm` and failure diagnosis for a docker-container builder. */
+import { tellingLines } from "../../daemon/log_lines.ts";
 import { UserError } from "../../errors.ts";
 import type { ControlResult } from "../types.ts";
 import { dockerMessage, type DockerOps } from "./docker_ops.ts";
@@ -56,9 +57,7 @@ export async function removeContainer(
 export async function describeContainer(ops: DockerOps, name: string): Promise<string | undefined> {
   const state = await ops.inspect(name).catch(() => null);
   if (!state) return undefined;
-  const logs = (await ops.logs(name, 8).catch(() => "")).trim().split("\n").filter(Boolean).map((l) =>
-    l.trim()
-  );
+  const logs = tellingLines((await ops.logs(name, 200).catch(() => "")).split("\n"), 4);
   const status = state.running
     ? `container ${name} is ${state.status}`
     : `container ${name} is ${state.status} (exit code ${state.exitCode}${

@@ -19,6 +19,7 @@ import {
   stopDaemon,
 } from "../../daemon/host_process.ts";
 import { socketPath, stateDir } from "../../daemon/paths.ts";
+import { tellingLines } from "../../daemon/log_lines.ts";
 import { hostProcMasked } from "../../daemon/proc_sandbox.ts";
 import { envTimeout } from "../../daemon/timeouts.ts";
 import { UserError } from "../../errors.ts";
@@ -232,7 +233,7 @@ async function waitListening(plan: HostPlan, pid: number, ms: number, signal?: A
     signal?.throwIfAborted();
     if (await socketAnswers(plan.socket)) return;
     if (!isAlive(pid)) {
-      const tail = logTail(plan.daemon, 6).join(" | ");
+      const tail = tellingLines(logTail(plan.daemon, 200), 4).join(" | ");
       throw new UserError(`${label(plan)} exited at start; last log lines: ${tail || "(none)"}`);
     }
     await new Promise((r) => setTimeout(r, pause));
@@ -295,7 +296,7 @@ function removeTree(plan: HostPlan, env: DriverEnv): void {
 export function diagnoseHost(context: Context, env: DriverEnv): string | undefined {
   const plan = planHost(context, env);
   const st = daemonStatus(plan.daemon);
-  const tail = logTail(plan.daemon, 6).join(" | ");
+  const tail = tellingLines(logTail(plan.daemon, 200), 4).join(" | ");
   const state = st.running ? `${label(plan)} (pid ${st.pid}) runs` : `${label(plan)} is not running`;
   return tail ? `${state}; last log lines (${logFile(plan.daemon)}): ${tail}` : state;
 }
