@@ -434,7 +434,9 @@ Deno.test("docker-container: cold bootstrap to ready, timed (envd polls every 1 
   const wall: number[] = [];
   const internal: number[] = [];
   try {
-    for (let i = 0; i < 7; i++) {
+    // Run 0 is the first create against this Docker from this HOME: on a host that refuses --privileged it pays
+    // the failed attempt and remembers it; the others are what every later cold start costs.
+    for (let i = 0; i < 8; i++) {
       await removeAll(name, volume); // a cold machine: no container, no volume
       const t0 = performance.now();
       const r = await run(["bootstrap"], { env: h.env });
@@ -447,10 +449,14 @@ Deno.test("docker-container: cold bootstrap to ready, timed (envd polls every 1 
     h.cleanup();
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const ms = (a: number[]) => a.map((w) => w.toFixed(0)).join(", ");
   console.log(
-    `cold docker-container bootstrap, ${wall.length} runs: median ${median(wall).toFixed(0)} ms wall ` +
-      `(process start to exit), ${median(internal)} ms in-process; all wall: ${
-        wall.map((w) => w.toFixed(0)).join(", ")
-      }`,
+    `cold docker-container bootstrap to ready: first run ${wall[0].toFixed(0)} ms wall / ${
+      internal[0]
+    } ms in-process; ` +
+      `then median of ${wall.length - 1}: ${
+        median(wall.slice(1)).toFixed(0)
+      } ms wall (process start to exit), ` +
+      `${median(internal.slice(1))} ms in-process; all wall: ${ms(wall)}; all in-process: ${ms(internal)}`,
   );
 });

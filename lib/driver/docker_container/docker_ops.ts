@@ -30,6 +30,8 @@ export interface DockerOps {
   removeVolume(name: string): Promise<boolean>;
   /** The last `lines` lines of the container's output. */
   logs(name: string, lines: number): Promise<string>;
+  /** Identifies the Docker daemon and its kernel (`ID@kernel`), for remembering what it refuses. */
+  daemonKey(): Promise<string>;
 }
 
 /** Docker API errors carry the HTTP status. */
@@ -143,6 +145,10 @@ export function dockerOps(docker: Docker): DockerOps {
         if (statusOf(err) === 404) return false;
         throw err;
       }
+    },
+    async daemonKey() {
+      const info = await docker.info() as { ID?: string; KernelVersion?: string };
+      return `${info.ID ?? "?"}@${info.KernelVersion ?? "?"}`;
     },
     async logs(name, lines) {
       const buf = await docker.getContainer(name).logs({

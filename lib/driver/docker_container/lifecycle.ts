@@ -5,6 +5,7 @@
  */
 import { UserError } from "../../errors.ts";
 import { type ContainerState, dockerMessage, type DockerOps, statusOf } from "./docker_ops.ts";
+import type { PrivilegeMemo } from "./privilege_memo.ts";
 import {
   type ContainerPlan,
   containerSpec,
@@ -21,6 +22,8 @@ export interface LifecycleEnv {
   /** BUILDKIT_RUNNING_TIMEOUT: how long a container may take to start or go away. */
   runningTimeout: { ms: number; text: string };
   signal?: AbortSignal;
+  /** Docker daemons known to refuse --privileged; absent: always try it first. */
+  memo?: PrivilegeMemo;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -159,7 +162,17 @@ async function create(env: LifecycleEnv, want: Desired): Promise<boolean> {
       newVolume ? ", new" : ""
     })`,
   );
-  return await createAndStart(env, plan, archive, plan.rootless ? "rootless" : "privileged");
+  if (plan.rootless) return await createAndStart(env, plan, archive, "rootless");
+  const key = env.memo ? await ops.daemonKey().catch(() => undefined) : undefined;
+  if (key && env.memo!.refused(key)) {
+    env.debug(
+      `this Docker refused --privileged before (${
+        env.memo!.where
+      }); using all capabilities but CAP_SYS_RESOURCE`,
+    );
+    return await createAndStart(env, plan, archive, "caps-fallback");
+  }
+  return await createAndStart(env, plan, archive, "privileged", key);
 }
 
 async function createAndStart(
@@ -167,6 +180,7 @@ async function createAndStart(
   plan: ContainerPlan,
   archive: Uint8Array,
   privileges: Privileges,
+  daemonKey?: string,
 ): Promise<boolean> {
   const { ops } = env;
   try {
@@ -188,6 +202,7 @@ async function createAndStart(
       env.debug(
         `--privileged is refused on this host (${msg}); using all capabilities but CAP_SYS_RESOURCE instead`,
       );
+      if (daemonKey) env.memo?.remember(daemonKey);
       return await createAndStart(env, plan, archive, "caps-fallback");
     }
     throw new UserError(`cannot start container ${plan.name}: ${msg}`, { cause: err });

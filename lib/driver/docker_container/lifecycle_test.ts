@@ -91,6 +91,9 @@ class FakeDocker implements DockerOps {
     this.calls.push(`removeVolume ${name}`);
     return Promise.resolve(this.volumes.delete(name));
   }
+  daemonKey() {
+    return Promise.resolve("DAEMON@6.1");
+  }
   logs() {
     return Promise.resolve('time=1 level=info msg=one\ntime=2 level=error msg="bad config"\n');
   }
@@ -145,6 +148,22 @@ Deno.test("--privileged refused with 'unable to apply caps': removed and re-crea
     debug.join("\n"),
     /--privileged is refused on this host \(failed to create shim task: unable to apply caps/,
   );
+});
+
+Deno.test("a refusal is remembered per Docker daemon: the next create goes straight to the fallback", async () => {
+  const { fake, env, want, debug } = setup();
+  const keys = new Set<string>();
+  env.memo = { refused: (k) => keys.has(k), remember: (k) => void keys.add(k), where: "/memo" };
+  fake.startError = Object.assign(new Error("unable to apply caps: operation not permitted"), {
+    statusCode: 500,
+  });
+  await ensureContainer(env, want());
+  assert.deepEqual([...keys], ["DAEMON@6.1"]);
+  fake.containers.clear();
+  fake.calls = [];
+  await ensureContainer(env, want());
+  assert.deepEqual(fake.calls, ["create bk caps", "putArchive bk", "start bk"]);
+  assert.match(debug.at(-1)!, /this Docker refused --privileged before \(\/memo\)/);
 });
 
 Deno.test("another start failure is one error, and the broken container is removed", async () => {

@@ -11,6 +11,7 @@ import type { DriverEnv, DriverFactory } from "../types.ts";
 import { describeContainer, removeContainer, stopContainer } from "./control.ts";
 import { dockerOps } from "./docker_ops.ts";
 import { ensureContainer } from "./lifecycle.ts";
+import { privilegeMemo } from "./privilege_memo.ts";
 import {
   buildkitdArgs,
   CONFIG_DIR,
@@ -89,6 +90,7 @@ function lifecycleEnv(env: DriverEnv, signal?: AbortSignal) {
     log: env.log,
     debug: (m: string) => env.debug?.(m),
     runningTimeout: runningTimeout(env.env),
+    memo: privilegeMemo(env.env),
     signal,
   };
 }
