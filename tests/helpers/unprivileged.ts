@@ -55,7 +55,7 @@ export function ensureTestUser(name = "envd-lite-test"): TestUser {
   return { name, uid, gid, runtimeDir };
 }
 
-/** A fresh HOME owned by the user, and the environment a login would give it. */
+/** A fresh HOME owned by the user, and a minimal environment (no USER: found by uid, as under cron). */
 export function userHome(user: TestUser): Home {
   const home = mkdtempSync(join("/tmp", "envd-lite-rl-"));
   chownSync(home, user.uid, user.gid);
@@ -63,7 +63,6 @@ export function userHome(user: TestUser): Home {
     home,
     env: {
       HOME: home,
-      USER: user.name,
       XDG_RUNTIME_DIR: user.runtimeDir,
       // buildkitd (Go-built) first, then rootlesskit, newuidmap and runc from the system.
       PATH: `${ROOT}/.cache/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,

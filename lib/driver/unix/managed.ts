@@ -6,7 +6,6 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { createConnection } from "node:net";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { userInfo } from "node:os";
 import type { Context } from "../../config/types.ts";
 import { bundleConfig, type ConfigBundle } from "../../daemon/bundle.ts";
 import {
@@ -18,7 +17,7 @@ import {
   startDaemon,
   stopDaemon,
 } from "../../daemon/host_process.ts";
-import { socketPath, stateDir } from "../../daemon/paths.ts";
+import { runtimeDir, socketPath, stateDir } from "../../daemon/paths.ts";
 import { tellingLines } from "../../daemon/log_lines.ts";
 import { hostProcMasked } from "../../daemon/proc_sandbox.ts";
 import { envTimeout } from "../../daemon/timeouts.ts";
@@ -112,6 +111,19 @@ function which(name: string, env: Record<string, string | undefined>): string | 
   return undefined;
 }
 
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, "utf8").split("\n");
+  } catch {
+    return [];
+  }
+}
+
+// By uid from /etc/passwd: os.userInfo() trusts $USER under Bun, which a clean environment may lack.
+function userName(): string | undefined {
+  return readLines("/etc/passwd").find((l) => l.split(":")[2] === String(uid()))?.split(":")[0];
+}
+
 function checkTools(plan: HostPlan, env: Record<string, string | undefined>): void {
   if (!which("buildkitd", env)) {
     throw new UserError(
@@ -124,17 +136,15 @@ function checkTools(plan: HostPlan, env: Record<string, string | undefined>): vo
       "rootlesskit is not on PATH: install it (Debian/Ubuntu: apt install rootlesskit uidmap)",
     );
   }
-  const me = userInfo();
+  const name = userName();
+  const names = [String(uid()), ...(name ? [name] : [])];
+  const who = name ?? `uid ${uid()}`;
   for (const f of ["/etc/subuid", "/etc/subgid"]) {
-    let text = "";
-    try {
-      text = readFileSync(f, "utf8");
-    } catch { /* missing: same as no entry */ }
-    if (
-      !text.split("\n").some((l) => l.split(":")[0] === me.username || l.split(":")[0] === String(me.uid))
-    ) {
+    if (!readLines(f).some((l) => names.includes(l.split(":")[0]))) {
       throw new UserError(
-        `rootless buildkitd needs subordinate ids for user ${me.username} in ${f} (e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${me.username})`,
+        `rootless buildkitd needs subordinate ids for user ${who} in ${f} (e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${
+          name ?? "USER"
+        })`,
       );
     }
   }
@@ -215,7 +225,12 @@ export async function bootstrapHost(
   mkdirSync(plan.root, { recursive: true, mode: 0o700 });
   env.log(`starting ${label(plan)} at unix://${plan.socket} (log: ${logFile(plan.daemon)})`);
   const childEnv = { ...env.env };
-  if (plan.rootless) childEnv.XDG_RUNTIME_DIR ??= dirname(dirname(plan.socket));
+  if (plan.rootless) {
+    // rootlesskit and buildkitd keep their runtime state there.
+    if (!childEnv.XDG_RUNTIME_DIR) childEnv.XDG_RUNTIME_DIR = runtimeDir(env.env, uid());
+    // buildkitd takes its rootless defaults (e.g. the OTEL socket under XDG_RUNTIME_DIR) only when $USER names a non-root user.
+    if (!childEnv.USER || childEnv.USER === "root") childEnv.USER = userName() ?? `uid${uid()}`;
+  }
   let pid: number;
   try {
     pid = await startDaemon(plan.daemon, plan.command, plan.args, childEnv);
