@@ -460,3 +460,35 @@ Deno.test("docker-container: cold bootstrap to ready, timed (envd polls every 1 
       `${median(internal.slice(1))} ms in-process; all wall: ${ms(wall)}; all in-process: ${ms(internal)}`,
   );
 });
+
+Deno.test("docker-container: a [daemon] image that is not local is pulled first", async () => {
+  const name = `envd-lite-e2e-pull-${randomBytes(3).toString("hex")}`;
+  const tag = randomBytes(3).toString("hex");
+  const repo = `${peers.registry}/envd-lite/buildkit`;
+  await docker.getImage(peers.buildkitImage).tag({ repo, tag });
+  const push = await docker.getImage(`${repo}:${tag}`).push({
+    authconfig: { serveraddress: peers.registry },
+  });
+  await new Promise((res, rej) =>
+    docker.modem.followProgress(push, (e: Error | null) => (e ? rej(e) : res(null)))
+  );
+  await docker.getImage(`${repo}:${tag}`).remove();
+  const h = tempHome();
+  mkdirSync(join(h.home, ".config/envd"), { recursive: true });
+  writeFileSync(
+    h.configFile,
+    `current = "m"\n[context.m]\nbuilder = "docker-container"\nbuilder-address = "${name}"\n  [context.m.daemon]\n  image = "${repo}:${tag}"\n`,
+  );
+  try {
+    const r = await run(["bootstrap"], {
+      env: { ...h.env, DOCKER_HOST: peers.dockerHost, BUILDKIT_CONNECTING_TIMEOUT: "20s" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`msg="pulled image ${repo}:${tag}"`), r.stderr);
+    assert.equal((await inspect(name)).Config.Image, `${repo}:${tag}`);
+  } finally {
+    await removeAll(name, `${name}_state`);
+    await docker.getImage(`${repo}:${tag}`).remove().catch(() => {});
+    h.cleanup();
+  }
+});
