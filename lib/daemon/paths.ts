@@ -28,8 +28,8 @@ export function runtimeDir(env: Env, uid: number): string {
   );
 }
 
-// sun_path is 108 bytes including the NUL.
-const MAX_SOCKET = 107;
+// sun_path is 108 bytes including the NUL; 5 are kept for the daemon's OTEL socket beside it (`<socket>.otel`).
+const MAX_SOCKET = 102;
 
 /** The socket of a managed unix builder: an absolute address as is, a bare name under `<runtime dir>/buildkit/`. */
 export function socketPath(address: string, env: Env, uid: number): string {

@@ -62,7 +62,17 @@ export function planHost(context: Context, env: DriverEnv): HostPlan {
   const root = state ? (isAbsolute(state) ? state : join(dir, state)) : join(dir, "root");
   const configFile = join(dir, "buildkitd.toml");
   const socket = managedSocket(context, env);
-  const args = ["--addr", `unix://${socket}`, "--root", root, "--config", configFile];
+  // buildkitd's default OTEL socket is one per user (or /run/buildkit for root): two daemons would take it from each other.
+  const args = [
+    "--addr",
+    `unix://${socket}`,
+    "--otel-socket-path",
+    `${socket}.otel`,
+    "--root",
+    root,
+    "--config",
+    configFile,
+  ];
   // The contexts file configures the OCI worker only; a containerd found on the host must not add a second worker.
   args.push("--oci-worker=true", "--containerd-worker=false");
   if (rootless) {
@@ -221,7 +231,7 @@ export async function bootstrapHost(
   checkTools(plan, env.env);
   writeConfig(plan);
   mkdirSync(dirname(plan.socket), { recursive: true, mode: 0o700 });
-  rmSync(plan.socket, { force: true }); // a dead daemon's socket
+  for (const f of [plan.socket, `${plan.socket}.otel`]) rmSync(f, { force: true }); // a dead daemon's sockets
   mkdirSync(plan.root, { recursive: true, mode: 0o700 });
   env.log(`starting ${label(plan)} at unix://${plan.socket} (log: ${logFile(plan.daemon)})`);
   const childEnv = { ...env.env };
@@ -262,7 +272,7 @@ export async function stopHost(context: Context, env: DriverEnv): Promise<Contro
   if (!(await stopDaemon(plan.daemon))) {
     return { changed: false, message: `${label(plan)} for context "${context.name}" is not running` };
   }
-  rmSync(plan.socket, { force: true });
+  for (const f of [plan.socket, `${plan.socket}.otel`]) rmSync(f, { force: true });
   return {
     changed: true,
     message: `${label(plan)} (pid ${st.running ? st.pid : "?"}) at unix://${plan.socket} is stopped`,
@@ -277,7 +287,7 @@ export async function removeHost(
 ): Promise<ControlResult> {
   const plan = planHost(context, env);
   const stopped = await stopDaemon(plan.daemon);
-  rmSync(plan.socket, { force: true });
+  for (const f of [plan.socket, `${plan.socket}.otel`]) rmSync(f, { force: true });
   for (const f of ["buildkitd.toml", "files", "config.hash", "pid"]) {
     rmSync(join(plan.daemon.dir, f), { recursive: true, force: true });
   }
