@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { FILE_SPEC, type KeySpec } from "../lib/config/schema.ts";
 
 // Regexes mirroring lib/config/values.ts, written independently so the schema test cross-checks them.
-const SIZE = "^([0-9]+(\\.[0-9]+)?%|[0-9]+(\\.[0-9]+)?\\s*[kKmMgGtTpP]?[iI]?[bB]?)$";
+const SIZE = "^([0-9]+%|[0-9]+(\\.[0-9]+)?\\s*[kKmMgGtTpP]?[iI]?[bB]?)$";
 const DURATION = "^[+]?(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 
 function toSchema(spec: KeySpec): Record<string, unknown> {

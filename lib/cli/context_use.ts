@@ -1,7 +1,7 @@
 /** `context use` and `context rm`: envd's flags and messages. */
-import { removeContext, useContext } from "../config/mod.ts";
-import { wrapError } from "../errors.ts";
-import { type CommandSpec, str } from "./command.ts";
+import { loadContextsFile, removeContext, useContext } from "../config/mod.ts";
+import { UserError, wrapError } from "../errors.ts";
+import { bool, type CommandSpec, str } from "./command.ts";
 import { contextsPath } from "./_contexts.ts";
 
 const nameFlag = { name: "name", type: "string", value: "NAME", required: true, help: "Name of the context" } as const;
@@ -24,11 +24,21 @@ export const contextUse: CommandSpec = {
 export const contextRm: CommandSpec = {
   name: "rm",
   usage: "Remove envd context",
-  flags: [nameFlag],
+  flags: [nameFlag, { name: "remove-builder", type: "bool", help: "Also remove the managed builder (container or local daemon) it started; its cache volume is kept" }],
   async run(inv) {
     const name = str(inv, "name")!;
     try {
-      await removeContext(contextsPath(inv), name);
+      const path = contextsPath(inv);
+      if (bool(inv, "remove-builder")) {
+        // Check first that the context may go, so a refusal leaves the builder running too.
+        const file = loadContextsFile(path);
+        const ctx = file.model.contexts.find((c) => c.name === name);
+        if (!ctx) throw new UserError(`cannot find context "${name}"`);
+        if (file.model.current === name) throw new UserError(`cannot remove current context "${name}"`);
+        const { removeBuilder } = await import("./builder_lifecycle.ts");
+        await removeBuilder(inv, ctx, true, false);
+      }
+      await removeContext(path, name);
     } catch (err) {
       throw wrapError("failed to remove context", err);
     }

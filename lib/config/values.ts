@@ -6,7 +6,8 @@ const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 **
 export function parseSize(text: string | number): { bytes?: number; percent?: number } | null {
   if (typeof text === "number") return Number.isSafeInteger(text) && text >= 0 ? { bytes: text } : null;
   const t = text.trim();
-  const pct = /^(\d+(?:\.\d+)?)%$/.exec(t);
+  // buildkitd parses the percentage as an integer: `10.5%` is refused by the daemon, so here too.
+  const pct = /^(\d+)%$/.exec(t);
   if (pct) {
     const p = Number(pct[1]);
     return p <= 100 ? { percent: p } : null;

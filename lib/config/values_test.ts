@@ -9,7 +9,7 @@ Deno.test("parseSize: buildkitd's forms (binary units, case-insensitive, b optio
   assert.deepEqual(parseSize("10%"), { percent: 10 });
   assert.deepEqual(parseSize(4096), { bytes: 4096 });
   assert.deepEqual(parseSize("4096"), { bytes: 4096 });
-  for (const bad of ["", "MB", "-1MB", "101%", "1 bananas", "1e3", -5, 1.5]) assert.equal(parseSize(bad), null, String(bad));
+  for (const bad of ["", "MB", "-1MB", "101%", "10.5%", "1 bananas", "1e3", -5, 1.5]) assert.equal(parseSize(bad), null, String(bad));
 });
 
 Deno.test("parseGoDuration: Go's syntax", () => {

@@ -134,22 +134,29 @@ Deno.test("du and prune change what a follow-up du reports after a real buildctl
     assert.match(table, /\nTotal:\s+\d/);
 
     // With no flags, prune applies the context's GC rules: here, drop the build contexts only.
+    // (Only records not in use can go; the daemon may be shared with a build running elsewhere.)
     writeFileSync(h.configFile, readFileSync(h.configFile, "utf8") +
       '\n  [[context.t.worker.oci.gcpolicy]]\n  filters = ["type==source.local"]\n');
-    const before = await du();
+    type Rec = { id: string; inUse: boolean; recordType: string };
+    const before = await du() as unknown as Rec[];
+    const idle = (rs: Rec[], type?: string) => rs.filter((x) => !x.inUse && (!type || x.recordType === type)).map((x) => x.id);
     const r = await run(["prune"], { env: h.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /applying 1 GC rule of context t/);
     assert.match(r.stdout, /^Total: \d/);
-    assert.equal((await du(["--filter", "type==source.local"])).length, 0);
-    const after = await du();
-    assert.ok(after.length < before.length && after.length > 0, `${before.length} -> ${after.length}`);
+    const after = await du() as unknown as Rec[];
+    const left = new Set(after.map((x) => x.id));
+    assert.ok(idle(before, "source.local").length >= 1);
+    for (const id of idle(before, "source.local")) assert.ok(!left.has(id), `source.local record ${id} survived`);
+    const regular = idle(before).filter((id) => !idle(before, "source.local").includes(id));
+    assert.ok(regular.length > 0 && regular.every((id) => left.has(id)), "other records stay");
 
-    // Flags override the file: --all empties the cache.
+    // Flags override the file: --all removes every idle record.
     const all = await run(["prune", "--all", "--verbose"], { env: h.env });
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^ID\s+RECLAIMABLE/);
-    assert.equal((await du()).length, 0);
+    const rest = new Set((await du() as unknown as Rec[]).map((x) => x.id));
+    assert.ok(idle(after).every((id) => !rest.has(id)), "every idle record went");
     assert.equal((await run(["prune", "--keep-duration", "2 days"], { env: h.env })).code, 2);
   } finally {
     h.cleanup();
@@ -211,5 +218,31 @@ Deno.test("kube-pod and nerdctl-container: the exact command line, through stand
     } finally {
       h.cleanup();
     }
+  }
+});
+
+Deno.test("context rm --remove-builder removes the managed container with the context, keeping its cache volume", async () => {
+  const { docker } = dockerApi({ DOCKER_HOST: peers.dockerHost });
+  const name = `envd-lite-rmb-${randomBytes(4).toString("hex")}`;
+  const h = await homeWith("docker-container", name);
+  const env = { ...h.env, DOCKER_HOST: peers.dockerHost, BUILDKIT_CONNECTING_TIMEOUT: "20s" };
+  try {
+    const boot = await run(["bootstrap"], { env });
+    assert.equal(boot.code, 0, boot.stderr);
+    assert.equal((await docker.getContainer(name).inspect()).State.Running, true);
+    // The current context is refused before anything is touched.
+    const refused = await run(["context", "rm", "--name", "t", "--remove-builder"], { env });
+    assert.equal(refused.code, 1);
+    assert.equal((await docker.getContainer(name).inspect()).State.Running, true);
+    await run(["context", "use", "--name", "default"], { env });
+    const r = await run(["context", "rm", "--name", "t", "--remove-builder"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    await assert.rejects(docker.getContainer(name).inspect(), /no such container/i);
+    assert.ok((await docker.getVolume(`${name}_state`).inspect()).Name);
+    assert.deepEqual(JSON.parse((await run(["context", "ls", "-f", "json"], { env })).stdout).map((c: { context: string }) => c.context), ["default"]);
+  } finally {
+    await docker.getContainer(name).remove({ force: true }).catch(() => {});
+    await docker.getVolume(`${name}_state`).remove().catch(() => {});
+    h.cleanup();
   }
 });
