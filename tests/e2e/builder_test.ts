@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { dockerApi } from "../../lib/transport/docker_api.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { run, tempHome } from "../helpers/run.ts";
+import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
 
@@ -21,11 +22,11 @@ async function homeWith(builder: string, address: string, extra: string[] = []) 
 }
 
 /** Builds a tiny unique context with the real buildctl so the daemon holds fresh cache records. */
-function buildctlBuild(addr: string[], env: Record<string, string> = {}): void {
+function buildctlBuild(addr: string, env: Record<string, string> = {}): void {
   const dir = Deno.makeTempDirSync();
   writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY data /data\n");
   writeFileSync(join(dir, "data"), randomBytes(64 * 1024));
-  const r = spawnSync(peers.buildctl, [...addr, "build", "--frontend", "dockerfile.v0", "--local", `context=${dir}`, "--local", `dockerfile=${dir}`], {
+  const r = spawnSync(peers.buildctl, buildctlBuildArgs(addr, dir), {
     encoding: "utf8",
     env: { ...process.env, ...env },
   });
@@ -126,7 +127,7 @@ Deno.test("du and prune change what a follow-up du reports after a real buildctl
   const h = await homeWith("unix", peers.buildkitUnix);
   const du = async (filter: string[] = []) => JSON.parse((await run(["du", "-f", "json", ...filter], { env: h.env })).stdout) as { id: string; size: number; recordType: string }[];
   try {
-    buildctlBuild(["--addr", `unix://${peers.buildkitUnix}`]);
+    buildctlBuild(`unix://${peers.buildkitUnix}`);
     const local = await du(["--filter", "type==source.local"]);
     assert.ok(local.length >= 1, "a build leaves source.local records");
     const table = (await run(["du"], { env: h.env })).stdout;

@@ -16,6 +16,7 @@ import { grpcService } from "../../lib/buildkit/grpc_service.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Endpoint } from "../../lib/transport/types.ts";
 import { daemons } from "../helpers/daemons.ts";
+import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
 const tcp: Endpoint = { kind: "address", target: peers.buildkitTcp, display: `tcp://${peers.buildkitTcp}` };
@@ -156,17 +157,7 @@ Deno.test("diskUsage() shows a real build's cache and prune() removes exactly it
       // Fresh content so the build makes new records even on a warm daemon.
       writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY f /f\n");
       writeFileSync(join(dir, "f"), randomBytes(4096).toString("hex"));
-      execFileSync(peers.buildctl, [
-        "--addr",
-        `tcp://${peers.buildkitTcp}`,
-        "build",
-        "--frontend",
-        "dockerfile.v0",
-        "--local",
-        `context=${dir}`,
-        "--local",
-        `dockerfile=${dir}`,
-      ], { stdio: "pipe" });
+      execFileSync(peers.buildctl, buildctlBuildArgs(`tcp://${peers.buildkitTcp}`, dir), { stdio: "pipe" });
 
       const after = await client.diskUsage();
       const fresh = after.filter((r) => !before.has(r.id));

@@ -21,6 +21,7 @@ import { daemons } from "../helpers/daemons.ts";
 import { waitFor } from "../helpers/docker.ts";
 import { expectedGcPolicy } from "../helpers/gc_policy.ts";
 import { run, tempHome } from "../helpers/run.ts";
+import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
 const { docker } = dockerApi({ DOCKER_HOST: peers.dockerHost });
@@ -139,19 +140,7 @@ builder-address = "/unused.sock"
       mkdirSync(ctxDir);
       writeFileSync(join(ctxDir, "Dockerfile"), "FROM docker.io/library/busybox:1\n");
       const out = new Deno.Command(peers.buildctl, {
-        args: [
-          "--addr",
-          `unix://${d.sock}`,
-          "build",
-          "--frontend",
-          "dockerfile.v0",
-          "--local",
-          `context=${ctxDir}`,
-          "--local",
-          `dockerfile=${ctxDir}`,
-          "--output",
-          `type=local,dest=${join(dir, "out")}`,
-        ],
+        args: buildctlBuildArgs(`unix://${d.sock}`, ctxDir, ["--output", `type=local,dest=${join(dir, "out")}`]),
       }).outputSync();
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       assert.ok(

@@ -9,24 +9,14 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createProgress, formatRawJson, parseRawJson } from "../../lib/progress/mod.ts";
 import { daemons } from "../helpers/daemons.ts";
+import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
 
 /** Builds `FROM scratch` + `COPY` of fresh content with buildctl; returns its progress output (stderr). */
 function buildctl(dir: string, progress: "rawjson" | "plain"): string {
-  const r = spawnSync(peers.buildctl, [
-    "--addr",
-    `tcp://${peers.buildkitTcp}`,
-    "build",
-    "--no-cache",
-    "--frontend",
-    "dockerfile.v0",
-    "--local",
-    `context=${dir}`,
-    "--local",
-    `dockerfile=${dir}`,
-    `--progress=${progress}`,
-  ], { encoding: "utf8", timeout: 60_000 });
+  const args = buildctlBuildArgs(`tcp://${peers.buildkitTcp}`, dir, ["--no-cache", `--progress=${progress}`]);
+  const r = spawnSync(peers.buildctl, args, { encoding: "utf8", timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   return r.stderr;
 }

@@ -24,6 +24,7 @@ import { runningCommands, waitFor } from "../helpers/docker.ts";
 import { expectedGcPolicy } from "../helpers/gc_policy.ts";
 import { ROOT, run, tempHome } from "../helpers/run.ts";
 import { ensureTestUser, execAs, runAs, type TestUser, userHome } from "../helpers/unprivileged.ts";
+import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
 const { docker } = dockerApi({ DOCKER_HOST: peers.dockerHost });
@@ -121,21 +122,12 @@ Deno.test("rootless on the host: a user's bootstrap starts rootlesskit buildkitd
 
     await t.step("a real build with a RUN step, as the user", async () => {
       const ctxDir = buildContext(user, h.home);
-      const args = [
-        "--addr",
-        `unix://${sock}`,
-        "build",
-        "--frontend",
-        "dockerfile.v0",
-        "--local",
-        `context=${ctxDir}`,
-        "--local",
-        `dockerfile=${ctxDir}`,
+      const args = buildctlBuildArgs(`unix://${sock}`, ctxDir, [
         "--opt",
         "build-arg:STAMP=rl",
         "--output",
         `type=local,dest=${h.home}/out`,
-      ];
+      ]);
       const r = await execAs(user, peers.buildctl, args, h.env);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(

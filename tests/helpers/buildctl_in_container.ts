@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { tar } from "../../lib/daemon/tar.ts";
+import { buildctlBuildArgs } from "./buildctl.ts";
 
 /**
  * A Dockerfile with a real RUN step on a busybox copied in (no registry needed). `ARG STAMP` makes the RUN's output
@@ -55,13 +56,7 @@ export async function buildIn(
   const r = await execIn(docker, container, [
     "buildctl",
     ...extra,
-    "build",
-    "--frontend",
-    "dockerfile.v0",
-    "--local",
-    "context=/tmp/ctx",
-    "--local",
-    "dockerfile=/tmp/ctx",
+    ...buildctlBuildArgs(undefined, "/tmp/ctx"),
     "--opt",
     `build-arg:STAMP=${stamp}`,
     "--progress",
