@@ -31,7 +31,8 @@ function fixtureBin(): Promise<string> {
   built ??= (async () => {
     const bin = join(tmp, "fsutil_walk");
     const env = { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" } as Record<string, string>;
-    const out = await new Deno.Command("go", { args: ["build", "-o", bin, "."], cwd: fixtureDir, env }).output();
+    const out = await new Deno.Command("go", { args: ["build", "-o", bin, "."], cwd: fixtureDir, env })
+      .output();
     if (!out.success) throw new Error(`go build failed: ${new TextDecoder().decode(out.stderr)}`);
     return bin;
   })();
@@ -40,7 +41,8 @@ function fixtureBin(): Promise<string> {
 
 /** fsutil's listing of `dir` under `filter`, or its error message. */
 export async function goWalk(dir: string, filter: GoFilter): Promise<GoStat[] | { error: string }> {
-  const out = await new Deno.Command(await fixtureBin(), { args: [JSON.stringify({ dir, ...filter })] }).output();
+  const out = await new Deno.Command(await fixtureBin(), { args: [JSON.stringify({ dir, ...filter })] })
+    .output();
   if (!out.success) return { error: new TextDecoder().decode(out.stderr).trim() };
   // Nanosecond times exceed 2^53: keep them exact as bigints.
   const text = new TextDecoder().decode(out.stdout).replace(/"modTime":(\d+)/g, '"modTime":"$1"');

@@ -4,8 +4,22 @@ import { walkTree } from "../../lib/buildkit/session/fswalk.ts";
 const [root, filterJson] = process.argv.slice(2);
 const f = JSON.parse(filterJson) as { include?: string[]; exclude?: string[]; followPaths?: string[] };
 const out = [];
-for await (const e of await walkTree(root, { includePatterns: f.include, excludePatterns: f.exclude, followPaths: f.followPaths })) {
+for await (
+  const e of await walkTree(root, {
+    includePatterns: f.include,
+    excludePatterns: f.exclude,
+    followPaths: f.followPaths,
+  })
+) {
   const s = e.stat;
-  out.push({ path: s.path, mode: s.mode, uid: s.uid, gid: s.gid, size: Number(s.size), modTime: String(s.modTime), linkname: s.linkname });
+  out.push({
+    path: s.path,
+    mode: s.mode,
+    uid: s.uid,
+    gid: s.gid,
+    size: Number(s.size),
+    modTime: String(s.modTime),
+    linkname: s.linkname,
+  });
 }
 process.stdout.write(JSON.stringify(out));

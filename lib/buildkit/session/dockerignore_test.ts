@@ -84,7 +84,11 @@ const SINGLE: [string, string, boolean][] = [
   ["a(b)c/def", "a(b)c/def", true],
   ["a(b)c/def", "a(b)c/xyz", false],
   ["a.|)$(}+{bc", "a.|)$(}+{bc", true],
-  ["dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", true],
+  [
+    "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+    "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+    true,
+  ],
   ["dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", true],
   ["a\\*b", "a*b", true],
   // `..` and `.` are cleaned away; a leading `/` is parseIgnoreFile's job, not the matcher's.
@@ -96,7 +100,11 @@ const SINGLE: [string, string, boolean][] = [
 const MULTI: [string[], string, boolean][] = [
   [["**", "!util/docker/web"], "util/docker/web/foo", false],
   [["**", "!util/docker/web", "util/docker/web/foo"], "util/docker/web/foo", true],
-  [["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", false],
+  [
+    ["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"],
+    "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+    false,
+  ],
   [["**", "!dist/*.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", false],
   [["*.go", "!fileutils.go"], "fileutils.go", false],
   [["!fileutils.go", "*.go"], "fileutils.go", true],
@@ -187,7 +195,11 @@ Deno.test("Go filepath.Match cases, including the patterns it rejects", () => {
       assert.throws(() => new PatternMatcher([pattern]), PatternError, `pattern=${pattern}`);
       continue;
     }
-    assert.equal(new PatternMatcher([pattern]).matchesOrParentMatches(name), want, `pattern=${pattern} name=${name}`);
+    assert.equal(
+      new PatternMatcher([pattern]).matchesOrParentMatches(name),
+      want,
+      `pattern=${pattern} name=${name}`,
+    );
   }
 });
 
@@ -217,7 +229,8 @@ Deno.test("a lone ! is refused; blank patterns are dropped; exclusions are repor
 });
 
 Deno.test("parseIgnoreFile follows moby's ignorefile.ReadAll", () => {
-  const text = "\uFEFFtest1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! \r\n" +
+  const text =
+    "\uFEFFtest1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! \r\n" +
     " # not a comment\n./x/../y/\n";
   assert.deepEqual(parseIgnoreFile(text), [
     "test1",

@@ -7,8 +7,15 @@
  */
 import { type BigIntStats, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { cleanPath, hasWildcards, matchGlob, type MatchInfo, type Pattern, PatternMatcher } from "./dockerignore.ts";
-import { GoMode, goFileMode } from "./fsmode.ts";
+import {
+  cleanPath,
+  hasWildcards,
+  matchGlob,
+  type MatchInfo,
+  type Pattern,
+  PatternMatcher,
+} from "./dockerignore.ts";
+import { goFileMode, GoMode } from "./fsmode.ts";
 
 /** fsutil's Stat, ready to encode. */
 export interface FileStat {
@@ -109,14 +116,21 @@ function withoutTrailingGlob(p: Pattern): string {
 // Whether some pattern (of the given polarity) could match below `dir`, so walking into it is worthwhile.
 function mayMatchBelow(m: PatternMatcher, dir: string, exclusion: boolean): boolean {
   const dirSlash = dir + "/";
-  return m.patterns.some((p) => p.exclusion === exclusion && (withoutTrailingGlob(p) + "/").startsWith(dirSlash));
+  return m.patterns.some((p) =>
+    p.exclusion === exclusion && (withoutTrailingGlob(p) + "/").startsWith(dirSlash)
+  );
 }
 
 async function* walk(root: string, filter: Filter): AsyncGenerator<WalkEntry> {
   const links = new Map<string, string>();
   const useStack = Boolean(filter.include || filter.exclude);
 
-  async function* visit(dirAbs: string, dirRel: string, parents: DirRecord[], parentSkipped: boolean): AsyncGenerator<WalkEntry> {
+  async function* visit(
+    dirAbs: string,
+    dirRel: string,
+    parents: DirRecord[],
+    parentSkipped: boolean,
+  ): AsyncGenerator<WalkEntry> {
     let names: string[];
     try {
       names = await fsp.readdir(dirAbs);

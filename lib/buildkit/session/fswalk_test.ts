@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GoFilter, type GoStat, goWalk } from "../../../tests/helpers/fsutil_walk.ts";
 import { GoMode } from "./fsmode.ts";
-import { byteOrder, followLinks, walkTree, WalkError } from "./fswalk.ts";
+import { byteOrder, followLinks, WalkError, walkTree } from "./fswalk.ts";
 
 function makeTree(): string {
   const root = mkdtempSync(join(tmpdir(), "fswalk-test-"));
@@ -66,22 +66,40 @@ function throughBun(root: string, f: GoFilter): GoStat[] {
 
 async function ours(root: string, f: GoFilter): Promise<GoStat[]> {
   const out: GoStat[] = [];
-  for await (const e of await walkTree(root, { includePatterns: f.include, excludePatterns: f.exclude, followPaths: f.followPaths })) {
+  for await (
+    const e of await walkTree(root, {
+      includePatterns: f.include,
+      excludePatterns: f.exclude,
+      followPaths: f.followPaths,
+    })
+  ) {
     const s = e.stat;
-    out.push({ path: s.path, mode: s.mode, uid: s.uid, gid: s.gid, size: Number(s.size), modTime: s.modTime, linkname: s.linkname });
+    out.push({
+      path: s.path,
+      mode: s.mode,
+      uid: s.uid,
+      gid: s.gid,
+      size: Number(s.size),
+      modTime: s.modTime,
+      linkname: s.linkname,
+    });
   }
   return out;
 }
 
 const FILTERS: [string, GoFilter][] = [
   ["no filter", {}],
-  ["dockerignore with re-inclusions", { exclude: ["node_modules", "**/*.o", "docs", "!docs/README.md", "*.txt", "!a.txt"] }],
+  ["dockerignore with re-inclusions", {
+    exclude: ["node_modules", "**/*.o", "docs", "!docs/README.md", "*.txt", "!a.txt"],
+  }],
   ["exclude everything but keep.txt files", { exclude: ["**", "!**/keep.txt"] }],
   ["exclude a directory, re-include inside it by prefix", { exclude: ["sub", "!sub/deeper/keep.txt"] }],
   ["include one nested directory", { include: ["a/b"] }],
   ["include with a wildcard", { include: ["docs/*.md", "sub/**/*.txt"] }],
   ["include and exclude together", { include: ["sub", "a"], exclude: ["**/drop.log", "a/c.txt"] }],
-  ["followpaths through a symlink (the dockerfile local)", { followPaths: ["Dockerfile", "Dockerfile.dockerignore", "dockerfile"] }],
+  ["followpaths through a symlink (the dockerfile local)", {
+    followPaths: ["Dockerfile", "Dockerfile.dockerignore", "dockerfile"],
+  }],
   ["followpaths of a nested link and a directory link", { followPaths: ["viaLink", "dirlink/b"] }],
   ["followpaths with a wildcard", { followPaths: ["*.real"] }],
   ["followpaths naming the root", { followPaths: ["."] }],
@@ -123,7 +141,10 @@ Deno.test("walkTree stats: Go FileModes, ns mtimes, uid/gid 0, hard links, symli
 Deno.test("a bad pattern or a missing root is a WalkError naming it", async () => {
   const root = makeTree();
   try {
-    await assert.rejects(walkTree(root, { excludePatterns: ["[a-"] }), (e: Error) => e instanceof WalkError && /\[a-/.test(e.message));
+    await assert.rejects(
+      walkTree(root, { excludePatterns: ["[a-"] }),
+      (e: Error) => e instanceof WalkError && /\[a-/.test(e.message),
+    );
     await assert.rejects(walkTree(join(root, "nope")), WalkError);
     await assert.rejects(walkTree(join(root, "a.txt")), /not a directory/);
   } finally {
