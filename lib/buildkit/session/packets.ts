@@ -1,0 +1,97 @@
+/**
+ * Wire forms of fsutil Packets and BytesMessages. File content is the bulk of a transfer, so DATA packets and
+ * BytesMessages are framed by hand around the bytes (no copy through a message object); STATs and the rare
+ * control packets go through the generated code.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Packet, Packet_PacketType as PacketType, PacketSchema } from "../gen/fsutil/types/wire_pb.ts";
+import type { Stat } from "../gen/fsutil/types/stat_pb.ts";
+import type { FileStat } from "./fswalk.ts";
+
+export { PacketType };
+export type { Packet, Stat };
+
+/** Bytes to leave before file content read into a buffer, so a DATA header fits in front of it. */
+export const DATA_HEADROOM = 16;
+
+/** A STAT packet; without `stat` it is the end-of-listing marker. */
+export function statPacket(stat?: FileStat): Buffer {
+  return wrap(toBinary(PacketSchema, create(PacketSchema, { type: PacketType.PACKET_STAT, stat })));
+}
+
+/** A control packet (REQ, FIN, ERR with its message, or an empty DATA ending file `id`). */
+export function controlPacket(type: PacketType, id = 0, data?: Uint8Array): Buffer {
+  return wrap(toBinary(PacketSchema, create(PacketSchema, { type, id, data })));
+}
+
+/**
+ * A DATA packet for file `id` whose content sits in `buf` from DATA_HEADROOM on (`n` bytes): the header is written
+ * into the headroom just before it, and the packet is a view of `buf`.
+ */
+export function dataPacketInPlace(buf: Buffer, id: number, n: number): Buffer {
+  const header: number[] = [0x08, PacketType.PACKET_DATA];
+  if (id !== 0) header.push(0x18, ...varint(id));
+  header.push(0x22, ...varint(n));
+  const start = DATA_HEADROOM - header.length;
+  for (let i = 0; i < header.length; i++) buf[start + i] = header[i];
+  return buf.subarray(start, DATA_HEADROOM + n);
+}
+
+/** Decode a Packet (DATA's bytes stay a view of `buf`). */
+export function decodePacket(buf: Uint8Array): Packet {
+  return fromBinary(PacketSchema, buf);
+}
+
+/** A BytesMessage around `data` (field 1, length-delimited). */
+export function encodeBytesMessage(data: Uint8Array): Buffer {
+  const head = Buffer.from([0x0a, ...varint(data.length)]);
+  return Buffer.concat([head, data], head.length + data.length);
+}
+
+/** The payload of a BytesMessage, as a view of `buf`; unknown fields are skipped. */
+export function decodeBytesMessage(buf: Uint8Array): Uint8Array {
+  let pos = 0;
+  let data: Uint8Array = new Uint8Array(0);
+  while (pos < buf.length) {
+    const [tag, p1] = readVarint(buf, pos);
+    pos = p1;
+    const wire = tag & 7;
+    if (wire === 2) {
+      const [len, p2] = readVarint(buf, pos);
+      if (tag >>> 3 === 1) data = buf.subarray(p2, p2 + len);
+      pos = p2 + len;
+    } else if (wire === 0) {
+      pos = readVarint(buf, pos)[1];
+    } else if (wire === 5) pos += 4;
+    else if (wire === 1) pos += 8;
+    else throw new Error(`malformed BytesMessage (wire type ${wire})`);
+  }
+  if (pos > buf.length) throw new Error("malformed BytesMessage (truncated)");
+  return data;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+function readVarint(buf: Uint8Array, pos: number): [number, number] {
+  let n = 0;
+  let mul = 1;
+  for (;;) {
+    if (pos >= buf.length) throw new Error("malformed message (truncated varint)");
+    const b = buf[pos++];
+    n += (b & 0x7f) * mul;
+    if (b < 0x80) return [n, pos];
+    mul *= 128;
+  }
+}
+
+function wrap(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
