@@ -1,0 +1,136 @@
+/**
+ * One Dockerfile build: a session serving the local dirs and the exporters' targets, Solve with the dockerfile.v0
+ * frontend, and the Status stream, all concurrently (the sequence of buildctl's client.Solve).
+ */
+import type { BuildkitClient } from "./client.ts";
+import type { StatusResponse } from "./gen/moby/buildkit/v1/control_pb.ts";
+import { type ExportTarget, fileSendAttachable } from "./session/filesend.ts";
+import { fileSyncAttachable, type SyncStats } from "./session/filesync.ts";
+import { newId, type SessionTransport, startSession } from "./session/session.ts";
+import type { Attachable } from "./session/types.ts";
+
+/** One exporter: buildkitd's type and attrs, plus where its output lands on this side (if anywhere). */
+export interface ExportSpec {
+  type: string;
+  attrs: Record<string, string>;
+  target?: ExportTarget;
+}
+
+/** A cache import or export, as buildctl's `type=registry,ref=...`. */
+export interface CacheSpec {
+  type: string;
+  attrs: Record<string, string>;
+}
+
+/** What to build. */
+export interface DockerfileBuild {
+  /** Host directory sent as the `context` local. */
+  contextDir: string;
+  /** Host directory holding the Dockerfile, sent as the `dockerfile` local. */
+  dockerfileDir: string;
+  /** The Dockerfile's name inside dockerfileDir (frontend attr `filename`). */
+  filename: string;
+  target?: string;
+  platforms?: string[];
+  buildArgs?: Record<string, string>;
+  noCache?: boolean;
+  /** More frontend attrs, passed as given. */
+  frontendAttrs?: Record<string, string>;
+  exports?: ExportSpec[];
+  cacheImports?: CacheSpec[];
+  cacheExports?: CacheSpec[];
+  /** More session services (auth, secrets). */
+  attachables?: Attachable[];
+  /** The session's shared key (see SessionOptions.sharedKey). */
+  sharedKey?: string;
+}
+
+/** Options of {@link solveDockerfile}. */
+export interface SolveOptions {
+  /** Aborting cancels the Solve call, which makes buildkitd cancel the build. */
+  signal?: AbortSignal;
+  /** Every Status message, in order. */
+  onStatus?(s: StatusResponse): void;
+  /** Each local dir transfer as it ends. */
+  onSync?(stats: SyncStats): void;
+  /** The build's ref (its id in buildkitd's history), as the build starts. */
+  onStart?(ref: string): void;
+}
+
+/** The outcome of a successful build. */
+export interface SolveResult {
+  ref: string;
+  /** buildkitd's exporter response (`containerimage.digest`, `image.name`, ...). */
+  exporterResponse: Record<string, string>;
+}
+
+/** How long Status may trail behind a finished Solve before it is cut off. */
+const STATUS_GRACE_MS = 3000;
+
+/** The SolveRequest fields for `b` (exported for tests). */
+export function solveRequest(b: DockerfileBuild, ref: string, sessionId: string) {
+  const attrs: Record<string, string> = { filename: b.filename };
+  if (b.target) attrs.target = b.target;
+  if (b.platforms?.length) attrs.platform = b.platforms.join(",");
+  for (const [k, v] of Object.entries(b.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
+  if (b.noCache) attrs["no-cache"] = "";
+  // The frontend resolves cache for its own sub-solves from this copy of the imports (Go: parseCacheOptions).
+  if (b.cacheImports?.length) {
+    attrs["cache-imports"] = JSON.stringify(b.cacheImports.map((c) => ({ Type: c.type, Attrs: c.attrs })));
+  }
+  Object.assign(attrs, b.frontendAttrs);
+  const exporters = (b.exports ?? []).map((e) => ({ type: e.type, attrs: e.attrs }));
+  return {
+    ref,
+    session: sessionId,
+    frontend: "dockerfile.v0",
+    frontendAttrs: attrs,
+    exporters,
+    // Daemons before v0.13 read only these: the first exporter.
+    exporterDeprecated: exporters[0]?.type ?? "",
+    exporterAttrsDeprecated: exporters[0]?.attrs ?? {},
+    cache: { imports: b.cacheImports ?? [], exports: b.cacheExports ?? [] },
+  };
+}
+
+/** Run one Dockerfile build to the end on `client`, its session over `transport`; throws BuildkitError on failure. */
+export async function solveDockerfile(
+  client: BuildkitClient,
+  transport: SessionTransport,
+  b: DockerfileBuild,
+  opts: SolveOptions = {},
+): Promise<SolveResult> {
+  const ref = newId();
+  opts.onStart?.(ref);
+  const dirs = { context: b.contextDir, dockerfile: b.dockerfileDir };
+  const attachables = [fileSyncAttachable(dirs, { onDone: (s, err) => !err && opts.onSync?.(s) })];
+  const targets = (b.exports ?? []).map((e) => e.target);
+  if (targets.some(Boolean)) attachables.push(fileSendAttachable(targets));
+  attachables.push(...(b.attachables ?? []));
+  const session = startSession(transport, attachables, { sharedKey: b.sharedKey });
+
+  const statusStop = new AbortController();
+  const status = (async () => {
+    try {
+      for await (const s of client.status(ref, { signal: statusStop.signal })) opts.onStatus?.(s);
+    } catch {
+      // Status fails with the build (or on cancel); Solve's error is the one reported.
+    }
+  })();
+
+  try {
+    const solve = client.solve(solveRequest(b, ref, session.id), { signal: opts.signal });
+    // A session that dies (daemon gone) fails the build at once even if Solve has not noticed yet.
+    const res = await Promise.race([solve, session.ended.then(() => solve)]);
+    await Promise.race([status, delay(STATUS_GRACE_MS)]);
+    return { ref, exporterResponse: { ...res.exporterResponse } };
+  } finally {
+    statusStop.abort();
+    await status;
+    await session.close();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref?.());
+}
