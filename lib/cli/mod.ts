@@ -3,6 +3,7 @@ import { InterruptedError, oneLine, UsageError, UserError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { CommandSpec, Output } from "./command.ts";
 import { bootstrap } from "./bootstrap.ts";
+import { build } from "./build.ts";
 import { builderInfo, builderWorkers } from "./builder_info.ts";
 import { builderRm, builderStop } from "./builder_lifecycle.ts";
 import { completionCommand } from "./completion.ts";
@@ -22,6 +23,7 @@ import { version } from "./version.ts";
 /** Commands beyond the context group register here (one line each). */
 const EXTRA_COMMANDS: CommandSpec[] = [
   bootstrap,
+  build,
   { name: "builder", usage: "Inspect and manage the current context's builder", subcommands: [builderInfo, builderWorkers, builderStop, builderRm] },
   du,
   prune,
