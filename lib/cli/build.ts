@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { createWriteStream, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { errorSource } from "../buildkit/error_source.ts";
 import type { ExportTarget } from "../buildkit/session/filesend.ts";
@@ -196,7 +196,8 @@ function planBuild(inv: Invocation): Plan {
   if (outputs.filter((o) => o.dest === "-").length > 1) {
     throw new UsageError("only one --output may write to stdout (dest=-)", "envd-lite build");
   }
-  const dockerfileDisplay = file ?? (relative(process.cwd(), dockerfile) || dockerfile);
+  // The Dockerfile as the user would write it: -f as given, else under --path as given.
+  const dockerfileDisplay = file ?? join(str(inv, "path") ?? ".", "Dockerfile");
   return {
     contextDir,
     dockerfileDir: dirname(dockerfile),
