@@ -232,7 +232,7 @@ Deno.test("a bad Dockerfile fails with exit 1 and one line naming the line", asy
     ),
     r2.stderr,
   );
-  assert.match(r2.stderr, /   2 \| >>> RUN --mount=type=nope true/);
+  assert.ok(r2.stderr.includes("   2 | >>> RUN --mount=type=nope true"), r2.stderr);
 });
 
 Deno.test("RUN inside a base image assembled from a local rootfs; build args and target reach the frontend", async () => {
