@@ -7,16 +7,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Duplex } from "node:stream";
-import { type BuildkitClient, connect, type SessionCall } from "../../lib/buildkit/client.ts";
+import { type BuildkitClient, connect } from "../../lib/buildkit/client.ts";
 import { BuildkitError } from "../../lib/buildkit/errors.ts";
 import { Health } from "../../lib/buildkit/gen/grpc/health/v1/health_pb.ts";
-import type { BytesMessage } from "../../lib/buildkit/gen/moby/buildkit/v1/control_pb.ts";
 import { grpcService } from "../../lib/buildkit/grpc_service.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Endpoint } from "../../lib/transport/types.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { buildctlBuildArgs } from "../helpers/buildctl.ts";
+import { callToDuplex } from "../helpers/session_call.ts";
 
 const peers = daemons();
 const tcp: Endpoint = { kind: "address", target: peers.buildkitTcp, display: `tcp://${peers.buildkitTcp}` };
@@ -305,23 +304,3 @@ async function solveWithProbeSession(joined: boolean) {
   return { diffCopyCalls, solveError, vertexes };
 }
 
-function callToDuplex(call: SessionCall): Duplex {
-  const d = new Duplex({
-    write(chunk, _enc, cb) {
-      call.write({ data: chunk }, cb);
-    },
-    final(cb) {
-      call.end();
-      cb();
-    },
-    read() {
-      call.resume();
-    },
-  });
-  call.on("data", (m: BytesMessage) => {
-    if (!d.push(m.data)) call.pause();
-  });
-  call.on("end", () => d.push(null));
-  call.on("error", (e) => d.destroy(e));
-  return d;
-}

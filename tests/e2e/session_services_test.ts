@@ -14,17 +14,16 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Duplex } from "node:stream";
 import { gunzipSync } from "node:zlib";
-import { connect, type SessionCall } from "../../lib/buildkit/client.ts";
+import { connect } from "../../lib/buildkit/client.ts";
 import { Health } from "../../lib/buildkit/gen/grpc/health/v1/health_pb.ts";
-import type { BytesMessage } from "../../lib/buildkit/gen/moby/buildkit/v1/control_pb.ts";
 import { grpcService } from "../../lib/buildkit/grpc_service.ts";
 import { authAttachable } from "../../lib/buildkit/session/auth.ts";
 import { secretsAttachable } from "../../lib/buildkit/session/secrets.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { ROOT, run, tempHome } from "../helpers/run.ts";
+import { callToDuplex } from "../helpers/session_call.ts";
 
 const peers = daemons();
 const REG = peers.registry;
@@ -130,26 +129,6 @@ async function solve(
   return { error, progress: progress.join("\n"), exporterResponse };
 }
 
-function callToDuplex(call: SessionCall): Duplex {
-  const d = new Duplex({
-    write(chunk, _enc, cb) {
-      call.write({ data: chunk }, cb);
-    },
-    final(cb) {
-      call.end();
-      cb();
-    },
-    read() {
-      call.resume();
-    },
-  });
-  call.on("data", (m: BytesMessage) => {
-    if (!d.push(m.data)) call.pause();
-  });
-  call.on("end", () => d.push(null));
-  call.on("error", (e) => d.destroy(e));
-  return d;
-}
 
 const MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
