@@ -5,6 +5,7 @@ import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GoFilter, type GoStat, goWalk } from "../../../tests/helpers/fsutil_walk.ts";
+import { listing } from "../../../tests/helpers/walk_probe.ts";
 import { GoMode } from "./fsmode.ts";
 import { byteOrder, followLinks, WalkError, walkTree } from "./fswalk.ts";
 
@@ -64,28 +65,7 @@ function throughBun(root: string, f: GoFilter): GoStat[] {
   return (JSON.parse(out) as GoStat[]).map((e) => ({ ...e, modTime: BigInt(e.modTime) }));
 }
 
-async function ours(root: string, f: GoFilter): Promise<GoStat[]> {
-  const out: GoStat[] = [];
-  for await (
-    const e of await walkTree(root, {
-      includePatterns: f.include,
-      excludePatterns: f.exclude,
-      followPaths: f.followPaths,
-    })
-  ) {
-    const s = e.stat;
-    out.push({
-      path: s.path,
-      mode: s.mode,
-      uid: s.uid,
-      gid: s.gid,
-      size: Number(s.size),
-      modTime: s.modTime,
-      linkname: s.linkname,
-    });
-  }
-  return out;
-}
+const ours = listing;
 
 const FILTERS: [string, GoFilter][] = [
   ["no filter", {}],
