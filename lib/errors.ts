@@ -30,7 +30,9 @@ export class InterruptedError extends UserError {
 /** Prefix a cause with what was being done, keeping the user-facing class. */
 export function wrapError(what: string, err: unknown): UserError {
   const msg = err instanceof Error ? err.message : String(err);
-  const out = err instanceof UsageError ? new UsageError(`${what}: ${msg}`, err.command) : new UserError(`${what}: ${msg}`, { cause: err });
+  const out = err instanceof UsageError
+    ? new UsageError(`${what}: ${msg}`, err.command)
+    : new UserError(`${what}: ${msg}`, { cause: err });
   return out;
 }
 

@@ -9,10 +9,16 @@ import type { Invocation } from "./command.ts";
 import { currentContext } from "./_contexts.ts";
 
 /** A Go duration from the environment (envd's BUILDKIT_*_TIMEOUT), with its default. */
-export function envDuration(env: Record<string, string | undefined>, name: string, fallback: string): { ms: number; text: string } {
+export function envDuration(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: string,
+): { ms: number; text: string } {
   const text = env[name] || fallback;
   const ms = parseGoDuration(text);
-  if (ms === null || ms <= 0) throw new UserError(`${name}: invalid duration "${text}" (use Go syntax such as 5s or 1m30s)`);
+  if (ms === null || ms <= 0) {
+    throw new UserError(`${name}: invalid duration "${text}" (use Go syntax such as 5s or 1m30s)`);
+  }
   return { ms, text };
 }
 
@@ -39,7 +45,10 @@ export interface OpenBuilder {
 }
 
 /** Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker. */
-export async function openBuilder(inv: Invocation, opts: { recreate?: boolean; image?: string } = {}): Promise<OpenBuilder> {
+export async function openBuilder(
+  inv: Invocation,
+  opts: { recreate?: boolean; image?: string } = {},
+): Promise<OpenBuilder> {
   const { context } = currentContext(inv);
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
@@ -52,14 +61,22 @@ export async function openBuilder(inv: Invocation, opts: { recreate?: boolean; i
   const { connect } = await import("../buildkit/client.ts");
   const client = await connect(endpoint);
   try {
-    const workers = await client.waitReady({ timeoutMs: timeout.ms, timeoutText: timeout.text, signal: inv.signal });
+    const workers = await client.waitReady({
+      timeoutMs: timeout.ms,
+      timeoutText: timeout.text,
+      signal: inv.signal,
+    });
     return { context, driver, client, workers, close: () => client.close() };
   } catch (err) {
     await client.close();
     // A managed daemon knows why it may not answer (exited, its log); say it on the same line.
-    const why = err instanceof UserError && !inv.signal.aborted ? await driver.diagnose?.().catch(() => undefined) : undefined;
+    const why = err instanceof UserError && !inv.signal.aborted
+      ? await driver.diagnose?.().catch(() => undefined)
+      : undefined;
     if (err instanceof UserError && (why || !err.message.includes(endpoint.display))) {
-      const msg = err.message.includes(endpoint.display) ? err.message : `cannot connect to buildkitd ${endpoint.display}: ${err.message}`;
+      const msg = err.message.includes(endpoint.display)
+        ? err.message
+        : `cannot connect to buildkitd ${endpoint.display}: ${err.message}`;
       throw new UserError(why ? `${msg} (${why})` : msg, { cause: err });
     }
     throw err;

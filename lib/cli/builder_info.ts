@@ -31,7 +31,15 @@ function workerText(w: Worker): string {
   return s;
 }
 
-const formatFlag = { name: "format", alias: "f", type: "string", value: "FORMAT", default: "table", choices: ["table", "json"], help: "Output format: table or json" } as const;
+const formatFlag = {
+  name: "format",
+  alias: "f",
+  type: "string",
+  value: "FORMAT",
+  default: "table",
+  choices: ["table", "json"],
+  help: "Output format: table or json",
+} as const;
 
 export const builderInfo: CommandSpec = {
   name: "info",
@@ -43,7 +51,10 @@ export const builderInfo: CommandSpec = {
       const info = await b.client.info({ signal: inv.signal });
       const address = builderUrl(b.context.builder, b.context.builderAddress);
       if (str(inv, "format") === "json") {
-        inv.out.stdout(JSON.stringify({ context: b.context.name, address, buildkit: info, workers: b.workers }, null, 2) + "\n");
+        inv.out.stdout(
+          JSON.stringify({ context: b.context.name, address, buildkit: info, workers: b.workers }, null, 2) +
+            "\n",
+        );
         return;
       }
       let s = `Context:   ${b.context.name} (${address})\nBuildKit:  ${info.version || "(not reported)"}`;
@@ -65,7 +76,12 @@ export const builderWorkers: CommandSpec = {
     try {
       if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(b.workers, null, 2) + "\n");
       else if (inv.flags.verbose === true) inv.out.stdout(b.workers.map(workerText).join("\n"));
-      else inv.out.stdout(renderPlainTable(["ID", "PLATFORMS"], b.workers.map((w) => [w.id, w.platforms.map(platformText).join(",")])));
+      else {inv.out.stdout(
+          renderPlainTable(
+            ["ID", "PLATFORMS"],
+            b.workers.map((w) => [w.id, w.platforms.map(platformText).join(",")]),
+          ),
+        );}
     } finally {
       await b.close();
     }

@@ -6,8 +6,12 @@ import { loadDriver } from "./_builder.ts";
 import { builderUrl, currentContext } from "./_contexts.ts";
 
 function notManaged(context: Context): string {
-  const hint = context.builder === "unix" ? ` (add a [context.${context.name}.daemon] table to have envd-lite run it)` : "";
-  return `builder ${builderUrl(context.builder, context.builderAddress)} of context "${context.name}" is not managed by envd-lite${hint}`;
+  const hint = context.builder === "unix"
+    ? ` (add a [context.${context.name}.daemon] table to have envd-lite run it)`
+    : "";
+  return `builder ${
+    builderUrl(context.builder, context.builderAddress)
+  } of context "${context.name}" is not managed by envd-lite${hint}`;
 }
 
 export const builderStop: CommandSpec = {
@@ -24,8 +28,14 @@ export const builderStop: CommandSpec = {
 
 export const builderRm: CommandSpec = {
   name: "rm",
-  usage: "Remove the current context's managed buildkitd; its cache (volume or state directory) stays unless --keep-state=false",
-  flags: [{ name: "keep-state", type: "bool", default: true, help: "Keep the build cache (use --keep-state=false to delete it)" }],
+  usage:
+    "Remove the current context's managed buildkitd; its cache (volume or state directory) stays unless --keep-state=false",
+  flags: [{
+    name: "keep-state",
+    type: "bool",
+    default: true,
+    help: "Keep the build cache (use --keep-state=false to delete it)",
+  }],
   async run(inv) {
     const { context } = currentContext(inv);
     await removeBuilder(inv, context, inv.flags["keep-state"] !== false, true);
@@ -36,7 +46,12 @@ export const builderRm: CommandSpec = {
  * Removes `context`'s managed builder (for `builder rm`, and `context rm --remove-builder` before the context goes).
  * A builder envd-lite does not manage is an error when `strict`, else only noted.
  */
-export async function removeBuilder(inv: Invocation, context: Context, keepState: boolean, strict: boolean): Promise<void> {
+export async function removeBuilder(
+  inv: Invocation,
+  context: Context,
+  keepState: boolean,
+  strict: boolean,
+): Promise<void> {
   const driver = await loadDriver(inv, context);
   if (!driver.remove) {
     if (strict) throw new UserError(notManaged(context));

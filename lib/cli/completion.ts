@@ -20,7 +20,9 @@ function walk(cmd: CommandSpec, prefix: string[], out: Node[]): void {
 }
 
 function bash(bin: string, nodes: Node[]): string {
-  const cases = nodes.map((n) => `    "${n.path}") words="${[...n.subs, ...n.flags].join(" ")}" ;;`).join("\n");
+  const cases = nodes.map((n) => `    "${n.path}") words="${[...n.subs, ...n.flags].join(" ")}" ;;`).join(
+    "\n",
+  );
   const fn = `_${bin.replace(/[^A-Za-z0-9]/g, "_")}`;
   return `# bash completion for ${bin}: source <(${bin} completion bash)
 ${fn}() {
@@ -88,7 +90,12 @@ export function completionCommand(root: () => CommandSpec): CommandSpec {
       walk(root(), [], nodes);
       const bin = "envd-lite";
       const gen = { bash, zsh, fish }[shell as "bash"];
-      if (!gen) throw new UsageError(`completion: give one of bash, zsh, fish${shell ? `, not "${shell}"` : ""}`, "completion");
+      if (!gen) {
+        throw new UsageError(
+          `completion: give one of bash, zsh, fish${shell ? `, not "${shell}"` : ""}`,
+          "completion",
+        );
+      }
       inv.out.stdout(gen(bin, nodes));
       return Promise.resolve();
     },

@@ -10,9 +10,27 @@ export const contextCreate: CommandSpec = {
   usage: "Create envd context",
   flags: [
     { name: "name", type: "string", value: "NAME", required: true, help: "Name of the context" },
-    { name: "builder", type: "string", value: "TYPE", default: "docker-container", help: `Builder to use (${BUILDER_TYPES.join(", ")})` },
-    { name: "builder-address", type: "string", value: "ADDR", default: "envd_buildkitd", help: "Builder address" },
-    { name: "runner", type: "string", value: "TYPE", default: "docker", help: "Runner to use(docker, envd-server)" },
+    {
+      name: "builder",
+      type: "string",
+      value: "TYPE",
+      default: "docker-container",
+      help: `Builder to use (${BUILDER_TYPES.join(", ")})`,
+    },
+    {
+      name: "builder-address",
+      type: "string",
+      value: "ADDR",
+      default: "envd_buildkitd",
+      help: "Builder address",
+    },
+    {
+      name: "runner",
+      type: "string",
+      value: "TYPE",
+      default: "docker",
+      help: "Runner to use(docker, envd-server)",
+    },
     { name: "runner-address", type: "string", value: "URL", help: "Runner address" },
     { name: "use", type: "bool", help: "Use the context" },
   ],
@@ -21,7 +39,13 @@ export const contextCreate: CommandSpec = {
     const builder = str(inv, "builder")!;
     const runnerAddress = str(inv, "runner-address") || undefined;
     try {
-      const ctx = { name, builder, builderAddress: normalizeAddress(builder, str(inv, "builder-address")!), runner: str(inv, "runner")!, runnerAddress };
+      const ctx = {
+        name,
+        builder,
+        builderAddress: normalizeAddress(builder, str(inv, "builder-address")!),
+        runner: str(inv, "runner")!,
+        runnerAddress,
+      };
       if (!runnerAddress) delete ctx.runnerAddress;
       await createContext(contextsPath(inv), ctx, { use: bool(inv, "use") });
       inv.log.info(`Context ${name} is created`, {

@@ -17,7 +17,15 @@ export const contextInspect: CommandSpec = {
   usage: "Show a context in full (default: the one in use), with the file it came from",
   flags: [
     { name: "name", type: "string", value: "NAME", help: "Context to show (default: the current one)" },
-    { name: "format", alias: "f", type: "string", value: "FORMAT", default: "toml", choices: ["toml", "json"], help: "Output format: toml or json" },
+    {
+      name: "format",
+      alias: "f",
+      type: "string",
+      value: "FORMAT",
+      default: "toml",
+      choices: ["toml", "json"],
+      help: "Output format: toml or json",
+    },
   ],
   run(inv) {
     const file = loadContexts(inv);
@@ -27,9 +35,23 @@ export const contextInspect: CommandSpec = {
     if (!ctx) throw new UserError(`cannot find context "${name}"`);
     const from = file.text === null ? "embedded default (no contexts file yet)" : file.path;
     if (str(inv, "format") === "json") {
-      inv.out.stdout(JSON.stringify({ ...contextJson(ctx), current: ctx.name === resolved.context.name, file: file.text === null ? null : file.path }, null, 2) + "\n");
+      inv.out.stdout(
+        JSON.stringify(
+          {
+            ...contextJson(ctx),
+            current: ctx.name === resolved.context.name,
+            file: file.text === null ? null : file.path,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
     } else {
-      const mark = ctx.name === resolved.context.name ? ` (current, selected by ${resolved.source === "file" ? "the file" : resolved.source === "env" ? "ENVD_CONTEXT" : "--context"})` : "";
+      const mark = ctx.name === resolved.context.name
+        ? ` (current, selected by ${
+          resolved.source === "file" ? "the file" : resolved.source === "env" ? "ENVD_CONTEXT" : "--context"
+        })`
+        : "";
       inv.out.stdout(`# context "${ctx.name}"${mark}\n# from ${from}\n${renderContext(ctx)}`);
     }
     return Promise.resolve();

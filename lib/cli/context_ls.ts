@@ -8,7 +8,14 @@ import { renderEnvdTable } from "./table.ts";
 export const contextLs: CommandSpec = {
   name: "ls",
   usage: "List envd contexts",
-  flags: [{ name: "format", alias: "f", type: "string", value: "FORMAT", default: "table", help: 'Format of output, could be "json" or "table"' }],
+  flags: [{
+    name: "format",
+    alias: "f",
+    type: "string",
+    value: "FORMAT",
+    default: "table",
+    help: 'Format of output, could be "json" or "table"',
+  }],
   run(inv: Invocation) {
     const format = str(inv, "format");
     if (format !== "json" && format !== "table") {
@@ -28,7 +35,15 @@ export const contextLs: CommandSpec = {
       inv.out.stdout(JSON.stringify(rows) + "\n");
       return Promise.resolve();
     }
-    const table = rows.map((r) => [r.current ? `${r.context} (current)` : r.context, r.builder, r.builder_addr, r.runner, r.runner_addr ?? ""]);
+    const table = rows.map((
+      r,
+    ) => [
+      r.current ? `${r.context} (current)` : r.context,
+      r.builder,
+      r.builder_addr,
+      r.runner,
+      r.runner_addr ?? "",
+    ]);
     inv.out.stdout(renderEnvdTable(["context", "builder", "builder addr", "runner", "runner addr"], table));
     return Promise.resolve();
   },

@@ -19,7 +19,9 @@ async function readInput(file: string, signal: AbortSignal): Promise<string> {
     }
   }
   const chunks: Buffer[] = [];
-  const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new InterruptedError()), { once: true }));
+  const aborted = new Promise<never>((_, reject) =>
+    signal.addEventListener("abort", () => reject(new InterruptedError()), { once: true })
+  );
   const read = (async () => {
     for await (const c of process.stdin) chunks.push(c as Buffer);
   })();
@@ -37,7 +39,9 @@ function embedTls(ctx: Context): Context {
     try {
       tls[k] = readFileSync(v, "utf8");
     } catch (err) {
-      throw new UserError(`--embed-tls: cannot read grpc.tls.${k} file "${v}": ${(err as Error).message.split("\n")[0]}`);
+      throw new UserError(
+        `--embed-tls: cannot read grpc.tls.${k} file "${v}": ${(err as Error).message.split("\n")[0]}`,
+      );
     }
   }
   return { ...ctx, tls };
@@ -50,14 +54,20 @@ export const contextExport: CommandSpec = {
   maxArgs: 1,
   flags: [
     { name: "name", type: "string", value: "NAME", required: true, help: "Name of the context" },
-    { name: "embed-tls", type: "bool", help: "Inline the PEM contents of [grpc.tls] files instead of their paths" },
+    {
+      name: "embed-tls",
+      type: "bool",
+      help: "Inline the PEM contents of [grpc.tls] files instead of their paths",
+    },
   ],
   run(inv) {
     const name = str(inv, "name")!;
     const ctx = loadContexts(inv).model.contexts.find((c) => c.name === name);
     if (!ctx) throw new UserError(`failed to export context: cannot find context "${name}"`);
     const out = bool(inv, "embed-tls") ? embedTls(ctx) : ctx;
-    const doc = `# envd-lite context "${name}"; add it elsewhere with: envd-lite context import FILE\n${renderContext(out)}`;
+    const doc = `# envd-lite context "${name}"; add it elsewhere with: envd-lite context import FILE\n${
+      renderContext(out)
+    }`;
     const dest = inv.args[0] ?? "-";
     if (dest === "-") inv.out.stdout(doc);
     else {
@@ -91,7 +101,13 @@ async function importFromEnvd(inv: Parameters<NonNullable<CommandSpec["run"]>>[0
       inv.log.info(`Context ${c.name} already exists, skipped`, { cmd: "context import" });
       continue;
     }
-    take.push({ name: c.name, builder: c.builder, builderAddress: c.builderAddress, runner: c.runner, ...(c.runnerAddress ? { runnerAddress: c.runnerAddress } : {}) });
+    take.push({
+      name: c.name,
+      builder: c.builder,
+      builderAddress: c.builderAddress,
+      runner: c.runner,
+      ...(c.runnerAddress ? { runnerAddress: c.runnerAddress } : {}),
+    });
   }
   if (take.length) await importContexts(contextsPath(inv), take);
   for (const c of take) inv.log.info(`Context ${c.name} is imported`, { cmd: "context import", from: src });
@@ -100,12 +116,17 @@ async function importFromEnvd(inv: Parameters<NonNullable<CommandSpec["run"]>>[0
 
 export const contextImport: CommandSpec = {
   name: "import",
-  usage: "Add a context from an exported TOML document (FILE or - for stdin), or envd's own contexts with --from-envd",
+  usage:
+    "Add a context from an exported TOML document (FILE or - for stdin), or envd's own contexts with --from-envd",
   args: "FILE|-",
   maxArgs: 1,
   flags: [
     { name: "name", type: "string", value: "NAME", help: "Name to give the imported context" },
-    { name: "from-envd", type: "bool", help: "Import every context of an envd installation (FILE defaults to ~/.config/envd/contexts)" },
+    {
+      name: "from-envd",
+      type: "bool",
+      help: "Import every context of an envd installation (FILE defaults to ~/.config/envd/contexts)",
+    },
   ],
   async run(inv) {
     if (bool(inv, "from-envd")) return importFromEnvd(inv);
@@ -115,7 +136,11 @@ export const contextImport: CommandSpec = {
     const from = src === "-" ? "stdin" : src;
     const { model, statements } = validateText(text, from, { standalone: true });
     if (!statements.some((s) => s.path[0] === "context")) throw new UserError(`${from}: holds no context`);
-    if (model.contexts.length !== 1) throw new UserError(`${from}: holds ${model.contexts.length} contexts; export one with 'envd-lite context export'`);
+    if (model.contexts.length !== 1) {
+      throw new UserError(
+        `${from}: holds ${model.contexts.length} contexts; export one with 'envd-lite context export'`,
+      );
+    }
     const ctx = { ...model.contexts[0], name: str(inv, "name") ?? model.contexts[0].name };
     try {
       await importContexts(contextsPath(inv), [ctx]);

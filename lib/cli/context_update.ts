@@ -14,10 +14,20 @@ export const contextUpdate: CommandSpec = {
     { name: "builder-address", type: "string", value: "ADDR", help: "Builder address" },
     { name: "runner", type: "string", value: "TYPE", help: "Runner to use (docker, envd-server)" },
     { name: "runner-address", type: "string", value: "URL", help: "Runner address" },
-    { name: "tls-ca", type: "string", value: "PATH", help: "CA certificate for a tcp builder ([grpc.tls] ca)" },
+    {
+      name: "tls-ca",
+      type: "string",
+      value: "PATH",
+      help: "CA certificate for a tcp builder ([grpc.tls] ca)",
+    },
     { name: "tls-cert", type: "string", value: "PATH", help: "Client certificate ([grpc.tls] cert)" },
     { name: "tls-key", type: "string", value: "PATH", help: "Client key ([grpc.tls] key)" },
-    { name: "tls-servername", type: "string", value: "NAME", help: "Server name to verify ([grpc.tls] servername)" },
+    {
+      name: "tls-servername",
+      type: "string",
+      value: "NAME",
+      help: "Server name to verify ([grpc.tls] servername)",
+    },
   ],
   async run(inv) {
     const name = str(inv, "name")!;
@@ -26,11 +36,22 @@ export const contextUpdate: CommandSpec = {
       builderAddress: str(inv, "builder-address"),
       runner: str(inv, "runner"),
       runnerAddress: str(inv, "runner-address"),
-      tls: { ca: str(inv, "tls-ca"), cert: str(inv, "tls-cert"), key: str(inv, "tls-key"), servername: str(inv, "tls-servername") },
+      tls: {
+        ca: str(inv, "tls-ca"),
+        cert: str(inv, "tls-cert"),
+        key: str(inv, "tls-key"),
+        servername: str(inv, "tls-servername"),
+      },
     };
-    const changed = Object.entries(inv.flags).filter(([k, v]) => k !== "name" && v !== undefined).map(([k]) => k);
-    if (changed.length === 0) throw new UsageError("nothing to update: give at least one field flag", "context update");
-    if (update.builder === "" || update.runner === "") throw new UsageError("--builder and --runner cannot be empty", "context update");
+    const changed = Object.entries(inv.flags).filter(([k, v]) => k !== "name" && v !== undefined).map(([k]) =>
+      k
+    );
+    if (changed.length === 0) {
+      throw new UsageError("nothing to update: give at least one field flag", "context update");
+    }
+    if (update.builder === "" || update.runner === "") {
+      throw new UsageError("--builder and --runner cannot be empty", "context update");
+    }
     try {
       await updateContext(contextsPath(inv), name, update);
     } catch (err) {

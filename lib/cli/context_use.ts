@@ -4,7 +4,13 @@ import { UserError, wrapError } from "../errors.ts";
 import { bool, type CommandSpec, str } from "./command.ts";
 import { contextsPath } from "./_contexts.ts";
 
-const nameFlag = { name: "name", type: "string", value: "NAME", required: true, help: "Name of the context" } as const;
+const nameFlag = {
+  name: "name",
+  type: "string",
+  value: "NAME",
+  required: true,
+  help: "Name of the context",
+} as const;
 
 export const contextUse: CommandSpec = {
   name: "use",
@@ -24,7 +30,11 @@ export const contextUse: CommandSpec = {
 export const contextRm: CommandSpec = {
   name: "rm",
   usage: "Remove envd context",
-  flags: [nameFlag, { name: "remove-builder", type: "bool", help: "Also remove the managed builder (container or local daemon) it started; its cache volume is kept" }],
+  flags: [nameFlag, {
+    name: "remove-builder",
+    type: "bool",
+    help: "Also remove the managed builder (container or local daemon) it started; its cache volume is kept",
+  }],
   async run(inv) {
     const name = str(inv, "name")!;
     try {

@@ -46,7 +46,15 @@ export const du: CommandSpec = {
   flags: [
     { name: "verbose", alias: "v", type: "bool", help: "One block per record" },
     { name: "filter", type: "strings", value: "FILTER", help: "Filter records, e.g. type==source.local" },
-    { name: "format", alias: "f", type: "string", value: "FORMAT", default: "table", choices: ["table", "json"], help: "Output format: table or json" },
+    {
+      name: "format",
+      alias: "f",
+      type: "string",
+      value: "FORMAT",
+      default: "table",
+      choices: ["table", "json"],
+      help: "Output format: table or json",
+    },
   ],
   async run(inv) {
     const b = await openBuilder(inv);

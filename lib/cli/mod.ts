@@ -24,7 +24,11 @@ import { version } from "./version.ts";
 const EXTRA_COMMANDS: CommandSpec[] = [
   bootstrap,
   build,
-  { name: "builder", usage: "Inspect and manage the current context's builder", subcommands: [builderInfo, builderWorkers, builderStop, builderRm] },
+  {
+    name: "builder",
+    usage: "Inspect and manage the current context's builder",
+    subcommands: [builderInfo, builderWorkers, builderStop, builderRm],
+  },
   du,
   prune,
 ];
@@ -37,7 +41,17 @@ export const ROOT: CommandSpec = {
     {
       name: "context",
       usage: "Manage envd contexts",
-      subcommands: [contextCreate, contextLs, contextRm, contextUse, contextInspect, contextShow, contextUpdate, contextExport, contextImport],
+      subcommands: [
+        contextCreate,
+        contextLs,
+        contextRm,
+        contextUse,
+        contextInspect,
+        contextShow,
+        contextUpdate,
+        contextExport,
+        contextImport,
+      ],
     },
     ...EXTRA_COMMANDS,
     completionCommand(() => ROOT),
@@ -81,7 +95,15 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
       debug: parsed.global.debug,
       terminal: out.isTerminal,
     });
-    const code = await leaf.run({ flags: parsed.flags, args: parsed.args, global: parsed.global, env, out, log, signal });
+    const code = await leaf.run({
+      flags: parsed.flags,
+      args: parsed.args,
+      global: parsed.global,
+      env,
+      out,
+      log,
+      signal,
+    });
     if (signal.aborted) return 130;
     return code ?? 0;
   } catch (err) {
@@ -92,7 +114,9 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<num
 
 function reportError(out: Output, err: unknown, debug: boolean): number {
   if (err instanceof UsageError) {
-    const hint = err.command ? `; see 'envd-lite ${err.command.replace(/^envd-lite ?/, "")} --help'`.replace(/  +/g, " ") : "";
+    const hint = err.command
+      ? `; see 'envd-lite ${err.command.replace(/^envd-lite ?/, "")} --help'`.replace(/  +/g, " ")
+      : "";
     out.stderr(`error: ${oneLine(err.message)}${hint}\n`);
     return err.exitCode;
   }

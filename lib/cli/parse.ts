@@ -3,10 +3,28 @@ import { UsageError } from "../errors.ts";
 import type { CommandSpec, FlagSpec, FlagValue, GlobalOptions } from "./command.ts";
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: "context", type: "string", value: "NAME", help: "Use this context for this run only (overrides ENVD_CONTEXT and the file's current)" },
-  { name: "contexts-file", type: "string", value: "PATH", help: "Contexts file to use (default: $ENVD_CONTEXTS_FILE, ./envd.contexts.toml, ~/.config/envd/contexts.toml)" },
+  {
+    name: "context",
+    type: "string",
+    value: "NAME",
+    help: "Use this context for this run only (overrides ENVD_CONTEXT and the file's current)",
+  },
+  {
+    name: "contexts-file",
+    type: "string",
+    value: "PATH",
+    help:
+      "Contexts file to use (default: $ENVD_CONTEXTS_FILE, ./envd.contexts.toml, ~/.config/envd/contexts.toml)",
+  },
   { name: "debug", type: "bool", help: "enable debug output in logs" },
-  { name: "log-format", type: "string", value: "FORMAT", choices: ["text", "json"], default: "text", help: "Log format: text or json" },
+  {
+    name: "log-format",
+    type: "string",
+    value: "FORMAT",
+    choices: ["text", "json"],
+    default: "text",
+    help: "Log format: text or json",
+  },
   { name: "help", alias: "h", type: "bool", help: "show help" },
   { name: "version", type: "bool", help: "print the version" },
 ];
@@ -31,7 +49,9 @@ function asFlag(tok: string): Token | undefined {
   if (tok === "-" || tok === "--" || !tok.startsWith("-")) return undefined;
   const body = tok.replace(/^--?/, "");
   const eq = body.indexOf("=");
-  return eq === -1 ? { name: body, raw: tok } : { name: body.slice(0, eq), inline: body.slice(eq + 1), raw: tok };
+  return eq === -1
+    ? { name: body, raw: tok }
+    : { name: body.slice(0, eq), inline: body.slice(eq + 1), raw: tok };
 }
 
 function findFlag(flags: FlagSpec[], name: string): FlagSpec | undefined {
@@ -75,7 +95,10 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
     const sub = cur.subcommands.find((c) => c.name === rest[i]);
     if (!sub) {
       const where = path.slice(1).map((c) => c.name).join(" ");
-      throw new UsageError(`unknown command "${rest[i]}"${where ? ` for "${where}"` : ""}`, path.map((c) => c.name).join(" "));
+      throw new UsageError(
+        `unknown command "${rest[i]}"${where ? ` for "${where}"` : ""}`,
+        path.map((c) => c.name).join(" "),
+      );
     }
     path.push(sub);
   }
@@ -103,26 +126,40 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
     else if (f.inline !== undefined) value = f.inline;
     else if (i + 1 < rest.length) value = rest[++i];
     else throw new UsageError(`flag needs an argument: ${tok}`, cmdName);
-    if (spec.type === "strings") flags[spec.name] = [...((flags[spec.name] as string[] | undefined) ?? []), value as string];
-    else flags[spec.name] = value;
+    if (spec.type === "strings") {
+      flags[spec.name] = [...((flags[spec.name] as string[] | undefined) ?? []), value as string];
+    } else flags[spec.name] = value;
   }
   const help = global.help === true;
   if (!help) {
     for (const spec of specs) {
       const v = flags[spec.name];
       if (v === undefined && spec.default !== undefined) flags[spec.name] = spec.default;
-      if (spec.required && v === undefined) throw new UsageError(`Required flag "${spec.name}" not set`, cmdName);
-      if (spec.choices && typeof flags[spec.name] === "string" && !spec.choices.includes(flags[spec.name] as string)) {
-        throw new UsageError(`invalid value "${flags[spec.name]}" for flag --${spec.name}: one of ${spec.choices.join(", ")}`, cmdName);
+      if (spec.required && v === undefined) {
+        throw new UsageError(`Required flag "${spec.name}" not set`, cmdName);
+      }
+      if (
+        spec.choices && typeof flags[spec.name] === "string" &&
+        !spec.choices.includes(flags[spec.name] as string)
+      ) {
+        throw new UsageError(
+          `invalid value "${flags[spec.name]}" for flag --${spec.name}: one of ${spec.choices.join(", ")}`,
+          cmdName,
+        );
       }
     }
     const max = leaf.args ? (leaf.maxArgs ?? Infinity) : 0;
     if (args.length > max && leaf.run) {
-      throw new UsageError(`unexpected argument${args.length - max > 1 ? "s" : ""}: ${args.slice(max).join(" ")}`, cmdName);
+      throw new UsageError(
+        `unexpected argument${args.length - max > 1 ? "s" : ""}: ${args.slice(max).join(" ")}`,
+        cmdName,
+      );
     }
   }
   const logFormat = (global["log-format"] as string | undefined) ?? "text";
-  if (logFormat !== "text" && logFormat !== "json") throw new UsageError(`invalid value "${logFormat}" for flag --log-format: one of text, json`);
+  if (logFormat !== "text" && logFormat !== "json") {
+    throw new UsageError(`invalid value "${logFormat}" for flag --log-format: one of text, json`);
+  }
   return {
     path,
     flags,

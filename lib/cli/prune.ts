@@ -11,14 +11,24 @@ import { usageTable } from "./du.ts";
 function keepStorage(text: string | undefined): number {
   if (text === undefined) return 0;
   const n = /^\d+(\.\d+)?$/.test(text) ? { bytes: Math.round(Number(text) * 1e6) } : parseSize(text);
-  if (!n || n.bytes === undefined) throw new UsageError(`invalid value "${text}" for flag --keep-storage: want MB or a size like 20GB`, "prune");
+  if (!n || n.bytes === undefined) {
+    throw new UsageError(
+      `invalid value "${text}" for flag --keep-storage: want MB or a size like 20GB`,
+      "prune",
+    );
+  }
   return n.bytes;
 }
 
 function keepDuration(text: string | undefined): number {
   if (text === undefined) return 0;
   const ms = parseGoDuration(text);
-  if (ms === null || ms < 0) throw new UsageError(`invalid value "${text}" for flag --keep-duration: want a Go duration like 48h`, "prune");
+  if (ms === null || ms < 0) {
+    throw new UsageError(
+      `invalid value "${text}" for flag --keep-duration: want a Go duration like 48h`,
+      "prune",
+    );
+  }
   return ms;
 }
 
@@ -27,9 +37,25 @@ export const prune: CommandSpec = {
   usage: "Clean up the build cache (with no limits given, apply the context's [worker.oci] gcpolicy)",
   flags: [
     { name: "all", type: "bool", help: "Include internal and frontend records" },
-    { name: "keep-duration", type: "string", value: "DURATION", help: "Keep data newer than this limit (Go duration, e.g. 48h)" },
-    { name: "keep-storage", type: "string", value: "SIZE", help: "Keep data below this limit (in MB, or a size like 20GB)" },
-    { name: "filter", alias: "f", type: "strings", value: "FILTER", help: "Filter records, e.g. type==source.local" },
+    {
+      name: "keep-duration",
+      type: "string",
+      value: "DURATION",
+      help: "Keep data newer than this limit (Go duration, e.g. 48h)",
+    },
+    {
+      name: "keep-storage",
+      type: "string",
+      value: "SIZE",
+      help: "Keep data below this limit (in MB, or a size like 20GB)",
+    },
+    {
+      name: "filter",
+      alias: "f",
+      type: "strings",
+      value: "FILTER",
+      help: "Filter records, e.g. type==source.local",
+    },
     { name: "verbose", alias: "v", type: "bool", help: "List every deleted record" },
   ],
   async run(inv) {
@@ -41,7 +67,8 @@ export const prune: CommandSpec = {
       maxUsedSpace: 0,
       minFreeSpace: 0,
     };
-    const anyFlag = given.all || given.filters.length > 0 || given.keepDurationMs > 0 || given.reservedSpace > 0;
+    const anyFlag = given.all || given.filters.length > 0 || given.keepDurationMs > 0 ||
+      given.reservedSpace > 0;
     const b = await openBuilder(inv);
     try {
       let rules = [given];
@@ -49,7 +76,12 @@ export const prune: CommandSpec = {
         const fromFile = pruneRulesFor(b.context, (m) => inv.log.warn(m));
         if (fromFile.length) {
           rules = fromFile;
-          inv.log.info(`applying ${fromFile.length} GC rule${fromFile.length > 1 ? "s" : ""} of context ${b.context.name}`, { cmd: "prune" });
+          inv.log.info(
+            `applying ${fromFile.length} GC rule${
+              fromFile.length > 1 ? "s" : ""
+            } of context ${b.context.name}`,
+            { cmd: "prune" },
+          );
         }
       }
       const deleted: UsageRecord[] = [];
@@ -58,7 +90,9 @@ export const prune: CommandSpec = {
         deleted.push(...await b.client.prune(opts));
       }
       if (bool(inv, "verbose")) inv.out.stdout(usageTable(deleted));
-      else inv.out.stdout(`Total: ${usageTable(deleted).trimEnd().split("\n").at(-1)!.replace(/^Total:\s+/, "")}\n`);
+      else {inv.out.stdout(
+          `Total: ${usageTable(deleted).trimEnd().split("\n").at(-1)!.replace(/^Total:\s+/, "")}\n`,
+        );}
     } finally {
       await b.close();
     }

@@ -24,6 +24,7 @@ export function renderEnvdTable(headers: string[], rows: string[][]): string {
 /** A plain left-aligned table with two-space gaps (buildctl's style), for envd-lite's own commands. */
 export function renderPlainTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd() + "\n";
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd() + "\n";
   return line(headers) + rows.map(line).join("");
 }

@@ -15,7 +15,9 @@ export const version: CommandSpec = {
   usage: "Print envd-lite version information",
   run(inv) {
     const arch = process.arch === "x64" ? "amd64" : process.arch;
-    inv.out.stdout(`envd-lite: v${VERSION}\n  Runtime: ${runtimeName()}\n  Platform: ${process.platform}/${arch}\n`);
+    inv.out.stdout(
+      `envd-lite: v${VERSION}\n  Runtime: ${runtimeName()}\n  Platform: ${process.platform}/${arch}\n`,
+    );
     return Promise.resolve();
   },
 };

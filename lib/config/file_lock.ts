@@ -29,7 +29,11 @@ function lockState(lockPath: string): "live" | "gone" | { dead: number } {
 }
 
 /** Runs `fn` holding `<file>.lock`; waits (with backoff) up to `timeoutMs`, and breaks locks whose holder died. */
-export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+export async function withFileLock<T>(
+  file: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const lockPath = `${file}.lock`;
   const deadline = Date.now() + timeoutMs;
   let delay = 2;
@@ -41,8 +45,12 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, ti
       break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") throw new UserError(`${file}: cannot create lock file: directory does not exist`);
-      if (code !== "EEXIST") throw new UserError(`${lockPath}: cannot create lock file: ${(err as Error).message}`);
+      if (code === "ENOENT") {
+        throw new UserError(`${file}: cannot create lock file: directory does not exist`);
+      }
+      if (code !== "EEXIST") {
+        throw new UserError(`${lockPath}: cannot create lock file: ${(err as Error).message}`);
+      }
       const state = lockState(lockPath);
       if (state === "gone") continue;
       if (typeof state === "object") {

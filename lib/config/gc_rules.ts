@@ -9,7 +9,9 @@ export type PruneRule = GcPolicy;
 function bytes(size: Size | undefined, where: string, warn: (m: string) => void): number {
   if (!size) return 0;
   if (size.percent !== undefined) {
-    warn(`${where} = "${size.text}" is a share of the daemon's disk, which prune cannot apply from the client; ignoring it`);
+    warn(
+      `${where} = "${size.text}" is a share of the daemon's disk, which prune cannot apply from the client; ignoring it`,
+    );
     return 0;
   }
   return size.bytes ?? 0;
@@ -24,7 +26,11 @@ export function pruneRulesFor(ctx: Context, warn: (m: string) => void): PruneRul
     all: p.all ?? false,
     filters: p.filters ?? [],
     keepDurationMs: p.keepDuration?.ms ?? 0,
-    reservedSpace: bytes(p.reservedSpace ?? p.keepBytes, `${base}.gcpolicy[${i}].${p.reservedSpace ? "reservedSpace" : "keepBytes"}`, warn),
+    reservedSpace: bytes(
+      p.reservedSpace ?? p.keepBytes,
+      `${base}.gcpolicy[${i}].${p.reservedSpace ? "reservedSpace" : "keepBytes"}`,
+      warn,
+    ),
     maxUsedSpace: bytes(p.maxUsedSpace, `${base}.gcpolicy[${i}].maxUsedSpace`, warn),
     minFreeSpace: bytes(p.minFreeSpace, `${base}.gcpolicy[${i}].minFreeSpace`, warn),
   }));

@@ -17,7 +17,9 @@ export function checkName(name: string): void {
 
 /** envd's checks on the builder and runner types, with its messages. */
 export function checkTypes(builder: string, runner: string): void {
-  if (!BUILDER_TYPES.includes(builder)) throw new UserError(`unknown builder type "${builder}" (one of ${BUILDER_TYPES.join(", ")})`);
+  if (!BUILDER_TYPES.includes(builder)) {
+    throw new UserError(`unknown builder type "${builder}" (one of ${BUILDER_TYPES.join(", ")})`);
+  }
   if (!(RUNNER_TYPES as readonly string[]).includes(runner)) {
     throw new UserError(`unknown runner type "${runner}" (one of ${RUNNER_TYPES.join(", ")})`);
   }
@@ -51,7 +53,11 @@ function find(model: ContextsFile, name: string): Context | undefined {
 }
 
 /** Adds a context (optionally making it current). */
-export async function createContext(path: string, ctx: Context, opts: { use?: boolean } = {}): Promise<ContextsFile> {
+export async function createContext(
+  path: string,
+  ctx: Context,
+  opts: { use?: boolean } = {},
+): Promise<ContextsFile> {
   checkName(ctx.name);
   checkTypes(ctx.builder, ctx.runner);
   return await changeContextsFile(path, (file) => {
@@ -98,7 +104,11 @@ export interface ContextUpdate {
 }
 
 /** Changes fields of a context in place, leaving the rest of its tables and comments alone. */
-export async function updateContext(path: string, name: string, update: ContextUpdate): Promise<ContextsFile> {
+export async function updateContext(
+  path: string,
+  name: string,
+  update: ContextUpdate,
+): Promise<ContextsFile> {
   return await changeContextsFile(path, (file) => {
     const current = find(file.model, name);
     if (!current) throw new UserError(`cannot find context "${name}"`);
@@ -122,7 +132,12 @@ export async function updateContext(path: string, name: string, update: ContextU
       else ctx.runnerAddress = update.runnerAddress;
       set(["runner-address"], update.runnerAddress);
     }
-    for (const [k, v] of Object.entries(update.tls ?? {}) as [keyof NonNullable<Context["tls"]>, string | undefined][]) {
+    for (
+      const [k, v] of Object.entries(update.tls ?? {}) as [
+        keyof NonNullable<Context["tls"]>,
+        string | undefined,
+      ][]
+    ) {
       if (v === undefined) continue;
       const tls = ctx.tls ?? {};
       if (v === "") delete tls[k];
@@ -147,7 +162,9 @@ export async function importContexts(path: string, contexts: Context[]): Promise
     let text = materialize(file);
     const expected = cloneModel(file.model);
     for (const c of contexts) {
-      if (find(expected, c.name)) throw new UserError(`context "${c.name}" already exists (import it under another name with --name)`);
+      if (find(expected, c.name)) {
+        throw new UserError(`context "${c.name}" already exists (import it under another name with --name)`);
+      }
       text = appendBlock(text, renderContext(c));
       expected.contexts.push(c);
     }

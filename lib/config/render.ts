@@ -1,11 +1,13 @@
 /** Model → TOML text, for contexts the CLI adds, for export, and for `inspect`. */
-import { tomlKey, tomlPath, tomlValue, type TomlValue } from "./toml_edit.ts";
+import { tomlKey, tomlPath, type TomlValue, tomlValue } from "./toml_edit.ts";
 import type { Context, ContextsFile, GcPolicy, RegistryConfig } from "./types.ts";
 
 type Row = [string, TomlValue | undefined];
 
 function lines(indent: string, rows: Row[]): string {
-  return rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${indent}${tomlKey(k)} = ${tomlValue(v!)}\n`).join("");
+  return rows.filter(([, v]) => v !== undefined).map(([k, v]) =>
+    `${indent}${tomlKey(k)} = ${tomlValue(v!)}\n`
+  ).join("");
 }
 
 function gcRows(p: GcPolicy): Row[] {
@@ -22,8 +24,11 @@ function gcRows(p: GcPolicy): Row[] {
 
 function registryBlock(base: string[], host: string, r: RegistryConfig): string {
   const path = [...base, "registry", host];
-  let s = `\n  [${tomlPath(path)}]\n` + lines("  ", [["mirrors", r.mirrors], ["http", r.http], ["insecure", r.insecure], ["ca", r.ca]]);
-  for (const kp of r.keypair ?? []) s += `\n  [[${tomlPath([...path, "keypair"])}]]\n` + lines("  ", [["key", kp.key], ["cert", kp.cert]]);
+  let s = `\n  [${tomlPath(path)}]\n` +
+    lines("  ", [["mirrors", r.mirrors], ["http", r.http], ["insecure", r.insecure], ["ca", r.ca]]);
+  for (const kp of r.keypair ?? []) {
+    s += `\n  [[${tomlPath([...path, "keypair"])}]]\n` + lines("  ", [["key", kp.key], ["cert", kp.cert]]);
+  }
   return s;
 }
 
@@ -37,7 +42,10 @@ export function renderContext(c: Context, base: string[] = ["context", c.name]):
   ]);
   if (c.tls) {
     s += `\n  [${tomlPath([...base, "grpc", "tls"])}]\n` +
-      lines("  ", [["ca", c.tls.ca], ["cert", c.tls.cert], ["key", c.tls.key], ["servername", c.tls.servername]]);
+      lines("  ", [["ca", c.tls.ca], ["cert", c.tls.cert], ["key", c.tls.key], [
+        "servername",
+        c.tls.servername,
+      ]]);
   }
   const oci = c.worker?.oci;
   if (oci) {
@@ -66,7 +74,9 @@ export function renderContext(c: Context, base: string[] = ["context", c.name]):
 
 /** The text of a new contexts file holding `model`. */
 export function renderFile(model: ContextsFile): string {
-  const head = "# envd-lite contexts: edit by hand or with `envd-lite context ...`; comments and layout are kept.\n" +
+  const head =
+    "# envd-lite contexts: edit by hand or with `envd-lite context ...`; comments and layout are kept.\n" +
     "# Every key is documented in envd.contexts.toml.example.\n\n";
-  return head + `current = ${tomlValue(model.current)}\n` + model.contexts.map((c) => "\n" + renderContext(c)).join("");
+  return head + `current = ${tomlValue(model.current)}\n` +
+    model.contexts.map((c) => "\n" + renderContext(c)).join("");
 }

@@ -4,7 +4,10 @@ import type { LoadedFile } from "./store.ts";
 import type { ResolvedContext } from "./types.ts";
 
 /** Picks the context for this run from a loaded file. */
-export function resolveContext(file: LoadedFile, opts: { flag?: string; env: Record<string, string | undefined> }): ResolvedContext {
+export function resolveContext(
+  file: LoadedFile,
+  opts: { flag?: string; env: Record<string, string | undefined> },
+): ResolvedContext {
   const [name, source, origin] = opts.flag
     ? [opts.flag, "flag" as const, "--context"]
     : opts.env.ENVD_CONTEXT

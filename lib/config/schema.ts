@@ -33,7 +33,10 @@ export const CONTEXT_SPEC: KeySpec = {
   required: ["builder"],
   keys: {
     builder: { kind: "string", doc: "Builder type", enum: BUILDER_TYPES },
-    "builder-address": { kind: "string", doc: "Builder address: container name, host:port, socket path or pod" },
+    "builder-address": {
+      kind: "string",
+      doc: "Builder address: container name, host:port, socket path or pod",
+    },
     runner: { kind: "string", doc: "Runner type", enum: RUNNER_TYPES },
     "runner-address": { kind: "string", doc: "Runner address (envd-server URL)" },
     grpc: {
@@ -42,7 +45,8 @@ export const CONTEXT_SPEC: KeySpec = {
       keys: {
         tls: {
           kind: "table",
-          doc: "TLS to a remote buildkitd: `ca` alone verifies the server, `cert`+`key` add a client certificate",
+          doc:
+            "TLS to a remote buildkitd: `ca` alone verifies the server, `cert`+`key` add a client certificate",
           keys: {
             ca: { kind: "string", doc: "CA certificate: a path, or PEM text" },
             cert: { kind: "string", doc: "Client certificate: a path, or PEM text" },
@@ -58,12 +62,18 @@ export const CONTEXT_SPEC: KeySpec = {
       keys: {
         oci: {
           kind: "table",
-          doc: "OCI worker: rendered into managed daemons' buildkitd.toml, applied by `prune` for remote ones",
+          doc:
+            "OCI worker: rendered into managed daemons' buildkitd.toml, applied by `prune` for remote ones",
           keys: {
             gc: { kind: "bool", doc: "Enable garbage collection" },
-            gckeepstorage: size("Cache size to keep (deprecated in buildkitd for reservedSpace, still honoured)"),
+            gckeepstorage: size(
+              "Cache size to keep (deprecated in buildkitd for reservedSpace, still honoured)",
+            ),
             ...GC_SPACE,
-            snapshotter: { kind: "string", doc: "Snapshotter (auto, overlayfs, native, fuse-overlayfs, stargz)" },
+            snapshotter: {
+              kind: "string",
+              doc: "Snapshotter (auto, overlayfs, native, fuse-overlayfs, stargz)",
+            },
             platforms: { kind: "strings", doc: "Platforms the worker offers" },
             "max-parallelism": { kind: "int", doc: "Maximum parallel build steps", min: 1 },
             gcpolicy: {
@@ -72,7 +82,10 @@ export const CONTEXT_SPEC: KeySpec = {
               keys: {
                 all: { kind: "bool", doc: "Apply to every record, internal ones too" },
                 filters: { kind: "strings", doc: "Record filters, e.g. type==source.local" },
-                keepDuration: { kind: "duration", doc: "Keep records used within this long (`48h`, or seconds)" },
+                keepDuration: {
+                  kind: "duration",
+                  doc: "Keep records used within this long (`48h`, or seconds)",
+                },
                 keepBytes: size("Old name of reservedSpace"),
                 ...GC_SPACE,
               },
@@ -83,7 +96,7 @@ export const CONTEXT_SPEC: KeySpec = {
     },
     registry: {
       kind: "map",
-      doc: "Registry settings by host, as buildkitd.toml's [registry.\"host\"]",
+      doc: 'Registry settings by host, as buildkitd.toml\'s [registry."host"]',
       value: {
         kind: "table",
         doc: "One registry",
@@ -96,7 +109,10 @@ export const CONTEXT_SPEC: KeySpec = {
             kind: "tables",
             doc: "Client certificates",
             required: ["key", "cert"],
-            keys: { key: { kind: "string", doc: "Key path" }, cert: { kind: "string", doc: "Certificate path" } },
+            keys: {
+              key: { kind: "string", doc: "Key path" },
+              cert: { kind: "string", doc: "Certificate path" },
+            },
           },
         },
       },

@@ -26,14 +26,25 @@ Deno.test("envd.contexts.toml.example validates in both, and documents every key
   const walk = (spec: KeySpec, prefix: string) => {
     if (spec.kind === "table" || spec.kind === "tables") {
       for (const [k, v] of Object.entries(spec.keys)) {
-        if (!new RegExp(`^\\s*${k.replace(/[-.]/g, "\\$&")}\\s*=`, "m").test(text)) missing.push(`${prefix}${k}`);
+        if (!new RegExp(`^\\s*${k.replace(/[-.]/g, "\\$&")}\\s*=`, "m").test(text)) {
+          missing.push(`${prefix}${k}`);
+        }
         walk(v, `${prefix}${k}.`);
       }
     } else if (spec.kind === "map") walk(spec.value, `${prefix}*.`);
   };
   walk(CONTEXT_SPEC, "");
   // Sub-table names (grpc, worker, ...) appear as headers, not `key =` lines.
-  const headersOnly = ["grpc", "grpc.tls", "worker", "worker.oci", "worker.oci.gcpolicy", "registry", "registry.*.keypair", "daemon"];
+  const headersOnly = [
+    "grpc",
+    "grpc.tls",
+    "worker",
+    "worker.oci",
+    "worker.oci.gcpolicy",
+    "registry",
+    "registry.*.keypair",
+    "daemon",
+  ];
   assert.deepEqual(missing.filter((m) => !headersOnly.includes(m)), []);
 });
 

@@ -28,7 +28,9 @@ function readText(path: string): string | null {
     if (code === "EISDIR") throw new UserError(`${path}: is a directory, not a contexts file`);
     throw new UserError(`${path}: cannot read: ${(err as Error).message.split("\n")[0]}`);
   }
-  if (buf.length > MAX_BYTES) throw new UserError(`${path}: too large for a contexts file (${buf.length} bytes, limit ${MAX_BYTES})`);
+  if (buf.length > MAX_BYTES) {
+    throw new UserError(`${path}: too large for a contexts file (${buf.length} bytes, limit ${MAX_BYTES})`);
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(buf);
   } catch {
@@ -50,13 +52,17 @@ export type Change = (file: LoadedFile & { text: string }) => { text: string; ex
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === "object") {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
 
 function secretsNamed(model: ContextsFile): boolean {
-  return model.contexts.some((c) => c.tls?.key !== undefined || Object.values(c.registry ?? {}).some((r) => r.keypair?.length));
+  return model.contexts.some((c) =>
+    c.tls?.key !== undefined || Object.values(c.registry ?? {}).some((r) => r.keypair?.length)
+  );
 }
 
 /** Applies `change` under the lock. The result is re-parsed and must equal `expected`, else nothing is written. */
@@ -64,7 +70,9 @@ export async function changeContextsFile(path: string, change: Change): Promise<
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new UserError(`${dirname(path)}: cannot create directory: ${(err as Error).message.split("\n")[0]}`);
+    throw new UserError(
+      `${dirname(path)}: cannot create directory: ${(err as Error).message.split("\n")[0]}`,
+    );
   }
   return await withFileLock(path, () => {
     const loaded = loadContextsFile(path);
@@ -75,7 +83,9 @@ export async function changeContextsFile(path: string, change: Change): Promise<
     try {
       got = validateText(text, path).model;
     } catch (err) {
-      throw new UserError(`${path}: the edit would make the file invalid, so nothing was changed (${(err as Error).message})`);
+      throw new UserError(
+        `${path}: the edit would make the file invalid, so nothing was changed (${(err as Error).message})`,
+      );
     }
     if (JSON.stringify(canonical(got)) !== JSON.stringify(canonical(expected))) {
       throw new UserError(

@@ -35,7 +35,12 @@ function ensureNewline(text: string): string {
 }
 
 /** Sets (or, with undefined, deletes) the value at `path`, inserting the key beside its siblings when new. */
-export function setValue(text: string, path: string[], value: TomlValue | undefined, opts: { newTableAfter?: PathPart[] } = {}): string {
+export function setValue(
+  text: string,
+  path: string[],
+  value: TomlValue | undefined,
+  opts: { newTableAfter?: PathPart[] } = {},
+): string {
   const stmts = scanToml(text);
   const kv = stmts.find((s) => s.kind === "kv" && samePath(s.path, path));
   if (kv) {
@@ -49,7 +54,9 @@ export function setValue(text: string, path: string[], value: TomlValue | undefi
   if (parent.length === 0) return insertRootKey(text, stmts, `${tomlKey(key)} = ${tomlValue(value)}\n`);
 
   // A sibling written as a dotted key (`tls.ca = …` under [context.x.grpc]): add ours the same way after it.
-  const sibling = stmts.findLast((s) => s.kind === "kv" && s.path.length === path.length && hasPrefix(s.path, parent));
+  const sibling = stmts.findLast((s) =>
+    s.kind === "kv" && s.path.length === path.length && hasPrefix(s.path, parent)
+  );
   if (sibling) {
     const table = stmts.findLast((s) => isHeader(s) && s.start < sibling.start);
     const rel = path.slice(table && hasPrefix(path, table.path) ? table.path.length : 0);
@@ -67,8 +74,9 @@ export function setValue(text: string, path: string[], value: TomlValue | undefi
   const anchor = opts.newTableAfter ?? parent.slice(0, 2);
   const lastOfBlock = stmts.findLast((s) => hasPrefix(s.path, anchor));
   // Indent like this block's other sub-tables, else like any sub-table in the file: the user's style.
-  const subHeader = stmts.find((s) => isHeader(s) && s.path.length > anchor.length && hasPrefix(s.path, anchor)) ??
-    stmts.find((s) => isHeader(s) && s.path.length > anchor.length && s.path[0] === anchor[0]);
+  const subHeader =
+    stmts.find((s) => isHeader(s) && s.path.length > anchor.length && hasPrefix(s.path, anchor)) ??
+      stmts.find((s) => isHeader(s) && s.path.length > anchor.length && s.path[0] === anchor[0]);
   const indent = subHeader?.indent ?? "";
   const block = `\n${indent}[${tomlPath(parent)}]\n${indent}${tomlKey(key)} = ${tomlValue(value)}\n`;
   if (!lastOfBlock) return appendBlock(text, block.slice(1));

@@ -59,7 +59,14 @@ export function scanToml(text: string): Statement[] {
       table = path;
       pos = skipToLineEnd(text, pos);
       line++;
-      out.push({ kind: isArray ? "array-table" : "table", path, line: startLine, start: lineStart, end: pos, indent });
+      out.push({
+        kind: isArray ? "array-table" : "table",
+        path,
+        line: startLine,
+        start: lineStart,
+        end: pos,
+        indent,
+      });
       continue;
     }
     const key = readKey(text, pos);
@@ -110,7 +117,9 @@ function readKey(text: string, pos: number): { parts: string[]; end: number } {
     const ch = text[pos];
     if (ch === '"') {
       const end = basicStringEnd(text, pos + 1);
-      parts.push(JSON.parse(text.slice(pos, end).replace(/\\U([0-9a-fA-F]{8})/g, (_, h) => toUnicodeEscape(h))));
+      parts.push(
+        JSON.parse(text.slice(pos, end).replace(/\\U([0-9a-fA-F]{8})/g, (_, h) => toUnicodeEscape(h))),
+      );
       pos = end;
     } else if (ch === "'") {
       const end = text.indexOf("'", pos + 1);
@@ -130,7 +139,9 @@ function readKey(text: string, pos: number): { parts: string[]; end: number } {
 function toUnicodeEscape(hex: string): string {
   const cp = parseInt(hex, 16);
   const s = String.fromCodePoint(cp);
-  return s.length === 1 ? `\\u${hex.slice(4)}` : `\\u${s.charCodeAt(0).toString(16)}\\u${s.charCodeAt(1).toString(16)}`;
+  return s.length === 1
+    ? `\\u${hex.slice(4)}`
+    : `\\u${s.charCodeAt(0).toString(16)}\\u${s.charCodeAt(1).toString(16)}`;
 }
 
 // Offset just past the closing quote of a basic string whose body starts at pos.

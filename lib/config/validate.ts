@@ -42,7 +42,9 @@ export function parseDocument(text: string, file: string): Record<string, unknow
       const reason = err.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
       throw new UserError(`${file}:${err.line}:${err.column}: invalid TOML: ${reason}`);
     }
-    throw new UserError(`${file}: invalid TOML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    throw new UserError(
+      `${file}: invalid TOML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
   }
 }
 
@@ -60,7 +62,9 @@ function duplicateHeader(text: string): { line: number; message: string } | unde
     const key = JSON.stringify(s.path);
     const first = seen.get(key);
     if (first !== undefined) {
-      const what = s.path.length === 2 && s.path[0] === "context" ? `context "${s.path[1]}"` : `table [${formatPath(s.path)}]`;
+      const what = s.path.length === 2 && s.path[0] === "context"
+        ? `context "${s.path[1]}"`
+        : `table [${formatPath(s.path)}]`;
       return { line: s.line, message: `duplicate ${what} (first defined at line ${first})` };
     }
     seen.set(key, s.line);
@@ -75,11 +79,20 @@ export function checkDocument(doc: unknown, opts: { standalone?: boolean } = {})
   if (opts.standalone) return problems;
   const d = doc as Record<string, unknown>;
   const contexts = isTable(d.context) ? Object.keys(d.context) : [];
-  if (d.current !== undefined && typeof d.current === "string" && contexts.length > 0 && !contexts.includes(d.current)) {
-    problems.push({ path: ["current"], message: `current context "${d.current}" is not defined in the file` });
+  if (
+    d.current !== undefined && typeof d.current === "string" && contexts.length > 0 &&
+    !contexts.includes(d.current)
+  ) {
+    problems.push({
+      path: ["current"],
+      message: `current context "${d.current}" is not defined in the file`,
+    });
   }
   if (d.current === undefined && contexts.length > 0 && !contexts.includes("default")) {
-    problems.push({ path: [], message: `no current context: set current = "NAME" (one of ${contexts.join(", ")})` });
+    problems.push({
+      path: [],
+      message: `no current context: set current = "NAME" (one of ${contexts.join(", ")})`,
+    });
   }
   return problems;
 }
@@ -119,12 +132,18 @@ function editDistance(a: string, b: string): number {
 }
 
 function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[]): void {
-  const bad = (what: string) => out.push({ path, message: `${formatPath(path)} must be ${what}, not ${typeName(v)}` });
+  const bad = (what: string) =>
+    out.push({ path, message: `${formatPath(path)} must be ${what}, not ${typeName(v)}` });
   switch (spec.kind) {
     case "string":
       if (typeof v !== "string") return void bad("a string");
       if (spec.enum && !spec.enum.includes(v)) {
-        out.push({ path, message: `${formatPath(path)}: unknown ${String(path.at(-1))} type "${v}" (one of ${spec.enum.join(", ")})` });
+        out.push({
+          path,
+          message: `${formatPath(path)}: unknown ${String(path.at(-1))} type "${v}" (one of ${
+            spec.enum.join(", ")
+          })`,
+        });
       }
       return;
     case "bool":
@@ -137,12 +156,22 @@ function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[])
       return;
     case "size":
       if ((typeof v !== "string" && typeof v !== "number") || parseSize(v) === null) {
-        out.push({ path, message: `${formatPath(path)}: invalid size ${JSON.stringify(v)} (use bytes, "512MB", "20GB" or "10%")` });
+        out.push({
+          path,
+          message: `${formatPath(path)}: invalid size ${
+            JSON.stringify(v)
+          } (use bytes, "512MB", "20GB" or "10%")`,
+        });
       }
       return;
     case "duration":
       if ((typeof v !== "string" && typeof v !== "number") || parseConfigDuration(v) === null) {
-        out.push({ path, message: `${formatPath(path)}: invalid duration ${JSON.stringify(v)} (use Go syntax like "48h", "1h30m", or seconds)` });
+        out.push({
+          path,
+          message: `${formatPath(path)}: invalid duration ${
+            JSON.stringify(v)
+          } (use Go syntax like "48h", "1h30m", or seconds)`,
+        });
       }
       return;
     case "strings":
@@ -160,7 +189,10 @@ function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[])
       if (!isTable(v)) return void bad("a table");
       for (const [k, item] of Object.entries(v)) {
         if (spec.keyPattern && !new RegExp(spec.keyPattern).test(k)) {
-          out.push({ path: [...path, k], message: `invalid context name "${k}": names must match ${NAME_PATTERN}` });
+          out.push({
+            path: [...path, k],
+            message: `invalid context name "${k}": names must match ${NAME_PATTERN}`,
+          });
           continue;
         }
         checkValue(spec.value, item, [...path, k], out);
@@ -168,13 +200,21 @@ function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[])
   }
 }
 
-function checkKeys(spec: { keys: Record<string, KeySpec>; required?: string[] }, v: Record<string, unknown>, path: PathPart[], out: Problem[]) {
+function checkKeys(
+  spec: { keys: Record<string, KeySpec>; required?: string[] },
+  v: Record<string, unknown>,
+  path: PathPart[],
+  out: Problem[],
+) {
   for (const [k, item] of Object.entries(v)) {
     const sub = spec.keys[k];
     if (!sub) {
       const hint = closest(k, Object.keys(spec.keys));
       const where = path.length ? ` in [${formatPath(path)}]` : "";
-      out.push({ path: [...path, k], message: `unknown key "${k}"${where}${hint ? ` (did you mean "${hint}"?)` : ""}` });
+      out.push({
+        path: [...path, k],
+        message: `unknown key "${k}"${where}${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      });
       continue;
     }
     checkValue(sub, item, [...path, k], out);
@@ -184,7 +224,8 @@ function checkKeys(spec: { keys: Record<string, KeySpec>; required?: string[] },
   }
 }
 
-const sizeOf = (v: unknown): Size | undefined => v === undefined ? undefined : { text: String(v), ...parseSize(v as string | number)! };
+const sizeOf = (v: unknown): Size | undefined =>
+  v === undefined ? undefined : { text: String(v), ...parseSize(v as string | number)! };
 const durationOf = (v: unknown): Duration | undefined =>
   v === undefined ? undefined : { text: String(v), ms: parseConfigDuration(v as string | number)! };
 
@@ -249,14 +290,20 @@ function toContext(name: string, t: Record<string, unknown>): Context {
 
 /** Text → model; every problem is reported as `FILE:LINE: message`, the first one thrown.
  * `standalone` documents (an exported context) need no `current`. */
-export function validateText(text: string, file: string, opts: { standalone?: boolean } = {}): { model: ContextsFile; statements: Statement[] } {
+export function validateText(
+  text: string,
+  file: string,
+  opts: { standalone?: boolean } = {},
+): { model: ContextsFile; statements: Statement[] } {
   const doc = parseDocument(text, file);
   const statements = scanToml(text);
   const problems = checkDocument(doc, opts);
   if (problems.length > 0) {
     const p = problems[0];
     const line = lineOf(statements, p.path.length ? p.path : ["current"]);
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})` : "";
+    const more = problems.length > 1
+      ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})`
+      : "";
     throw new UserError(`${file}${line ? `:${line}` : ""}: ${p.message}${more}`);
   }
   const order: string[] = [];

@@ -1,6 +1,13 @@
 /** Parsers for the value forms buildkitd.toml accepts: disk sizes and Go durations. */
 
-const UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
 
 /** Parses `512MB`, `20GB`, `10%` or plain bytes (binary units, case-insensitive, `b` optional) as buildkitd does; null when invalid. */
 export function parseSize(text: string | number): { bytes?: number; percent?: number } | null {
@@ -18,7 +25,16 @@ export function parseSize(text: string | number): { bytes?: number; percent?: nu
   return Number.isSafeInteger(bytes) ? { bytes } : null;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  "µs": 1e-3,
+  "μs": 1e-3,
+  ms: 1,
+  s: 1e3,
+  m: 60e3,
+  h: 3600e3,
+};
 
 /** Parses Go's duration syntax (`1h30m`, `500ms`, `-2s`; a bare `0`) into milliseconds; null when invalid. */
 export function parseGoDuration(text: string): number | null {

@@ -9,7 +9,9 @@ Deno.test("parseSize: buildkitd's forms (binary units, case-insensitive, b optio
   assert.deepEqual(parseSize("10%"), { percent: 10 });
   assert.deepEqual(parseSize(4096), { bytes: 4096 });
   assert.deepEqual(parseSize("4096"), { bytes: 4096 });
-  for (const bad of ["", "MB", "-1MB", "101%", "10.5%", "1 bananas", "1e3", -5, 1.5]) assert.equal(parseSize(bad), null, String(bad));
+  for (const bad of ["", "MB", "-1MB", "101%", "10.5%", "1 bananas", "1e3", -5, 1.5]) {
+    assert.equal(parseSize(bad), null, String(bad));
+  }
 });
 
 Deno.test("parseGoDuration: Go's syntax", () => {
@@ -20,7 +22,9 @@ Deno.test("parseGoDuration: Go's syntax", () => {
   assert.equal(parseGoDuration("2us"), 0.002);
   assert.equal(parseGoDuration("-2s"), -2000);
   assert.equal(parseGoDuration("0"), 0);
-  for (const bad of ["", "5", "2 days", "1d", "h", "1h-5m", "5sec"]) assert.equal(parseGoDuration(bad), null, bad);
+  for (const bad of ["", "5", "2 days", "1d", "h", "1h-5m", "5sec"]) {
+    assert.equal(parseGoDuration(bad), null, bad);
+  }
   assert.equal(parseConfigDuration(60), 60e3);
   assert.equal(parseConfigDuration("-1s"), null);
 });

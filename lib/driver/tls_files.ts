@@ -9,7 +9,11 @@ function pem(value: string | undefined, key: string, context: string): Buffer | 
   try {
     return readFileSync(value);
   } catch (err) {
-    throw new UserError(`context "${context}": cannot read grpc.tls.${key} "${value}": ${(err as Error).message.split("\n")[0]}`);
+    throw new UserError(
+      `context "${context}": cannot read grpc.tls.${key} "${value}": ${
+        (err as Error).message.split("\n")[0]
+      }`,
+    );
   }
 }
 
@@ -19,5 +23,10 @@ export function loadTls(tls: TlsConfig | undefined, context: string) {
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw new UserError(`context "${context}": [grpc.tls] needs both cert and key for a client certificate`);
   }
-  return { ca: pem(tls.ca, "ca", context), cert: pem(tls.cert, "cert", context), key: pem(tls.key, "key", context), servername: tls.servername };
+  return {
+    ca: pem(tls.ca, "ca", context),
+    cert: pem(tls.cert, "cert", context),
+    key: pem(tls.key, "key", context),
+    servername: tls.servername,
+  };
 }

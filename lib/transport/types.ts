@@ -18,4 +18,3 @@ export type Endpoint =
     open(signal?: AbortSignal): Promise<Duplex>;
     display: string;
   };
-

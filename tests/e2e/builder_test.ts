@@ -15,9 +15,21 @@ const peers = daemons();
 /** A fresh HOME whose current context is the given builder. */
 async function homeWith(builder: string, address: string, extra: string[] = []) {
   const h = tempHome();
-  const r = await run(["context", "create", "--name", "t", "--builder", builder, "--builder-address", address, "--use"], { env: h.env });
+  const r = await run([
+    "context",
+    "create",
+    "--name",
+    "t",
+    "--builder",
+    builder,
+    "--builder-address",
+    address,
+    "--use",
+  ], { env: h.env });
   assert.equal(r.code, 0, r.stderr);
-  if (extra.length) assert.equal((await run(["context", "update", "--name", "t", ...extra], { env: h.env })).code, 0);
+  if (extra.length) {
+    assert.equal((await run(["context", "update", "--name", "t", ...extra], { env: h.env })).code, 0);
+  }
   return h;
 }
 
@@ -42,14 +54,27 @@ function freePort(): Promise<number> {
   });
 }
 
-const bootstrapOk = (stdout: string) => assert.match(stdout, new RegExp(`^BuildKit: github.com/moby/buildkit ${peers.buildkitVersion}\nWorker:   \\S+ \\(linux/`));
+const bootstrapOk = (stdout: string) =>
+  assert.match(
+    stdout,
+    new RegExp(`^BuildKit: github.com/moby/buildkit ${peers.buildkitVersion}\nWorker:   \\S+ \\(linux/`),
+  );
 
 Deno.test("bootstrap over tcp, unix and mTLS reports the daemon's version and workers", async () => {
   const tls = peers.buildkitTls;
   const cases: [string, string, string[]][] = [
     ["tcp", `tcp://${peers.buildkitTcp}`, []],
     ["unix", peers.buildkitUnix, []],
-    ["tcp", tls.address, ["--tls-ca", tls.ca, "--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-servername", tls.servername]],
+    ["tcp", tls.address, [
+      "--tls-ca",
+      tls.ca,
+      "--tls-cert",
+      tls.cert,
+      "--tls-key",
+      tls.key,
+      "--tls-servername",
+      tls.servername,
+    ]],
   ];
   for (const [builder, address, tlsFlags] of cases) {
     const h = await homeWith(builder, address, tlsFlags);
@@ -66,7 +91,12 @@ Deno.test("bootstrap over tcp, unix and mTLS reports the daemon's version and wo
 
 Deno.test("mTLS refusals: a wrong CA, and no client certificate, fail with a TLS reason naming the address", async () => {
   const tls = peers.buildkitTls;
-  for (const flags of [["--tls-ca", tls.wrongCa, "--tls-cert", tls.cert, "--tls-key", tls.key], ["--tls-ca", tls.ca]]) {
+  for (
+    const flags of [["--tls-ca", tls.wrongCa, "--tls-cert", tls.cert, "--tls-key", tls.key], [
+      "--tls-ca",
+      tls.ca,
+    ]]
+  ) {
     const h = await homeWith("tcp", tls.address, [...flags, "--tls-servername", tls.servername]);
     try {
       const started = Date.now();
@@ -90,13 +120,25 @@ Deno.test("an unreachable builder fails within BUILDKIT_CONNECTING_TIMEOUT, nami
     const r = await run(["bootstrap"], { env: { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "1500ms" } });
     const took = Date.now() - started;
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^error: .*timeout 1500ms: .*tcp://127\\.0\\.0\\.1:${port}.*(ECONNREFUSED|refused|UNAVAILABLE)`, "i"));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: .*timeout 1500ms: .*tcp://127\\.0\\.0\\.1:${port}.*(ECONNREFUSED|refused|UNAVAILABLE)`,
+        "i",
+      ),
+    );
     assert.ok(took >= 1400 && took < 5000, `took ${took} ms`);
     const bad = await run(["bootstrap"], { env: { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "5 seconds" } });
-    assert.equal(bad.stderr, 'error: BUILDKIT_CONNECTING_TIMEOUT: invalid duration "5 seconds" (use Go syntax such as 5s or 1m30s)\n');
+    assert.equal(
+      bad.stderr,
+      'error: BUILDKIT_CONNECTING_TIMEOUT: invalid duration "5 seconds" (use Go syntax such as 5s or 1m30s)\n',
+    );
     // Ctrl-C while waiting for the daemon exits 130 at once.
     const t0 = Date.now();
-    const int = await run(["bootstrap"], { env: { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "60s" }, kill: { signal: "SIGINT", afterMs: 500 } });
+    const int = await run(["bootstrap"], {
+      env: { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "60s" },
+      kill: { signal: "SIGINT", afterMs: 500 },
+    });
     assert.equal(int.code, 130, int.stderr);
     assert.ok(Date.now() - t0 < 3000);
   } finally {
@@ -113,7 +155,12 @@ Deno.test("builder info and workers show version, platforms, labels and the daem
     assert.equal(js.workers[0].labels["org.mobyproject.buildkit.worker.executor"], "oci");
     assert.ok(js.workers[0].gcPolicies.length >= 1);
     const text = (await run(["builder", "info"], { env: h.env })).stdout;
-    assert.match(text, new RegExp(`^Context: {3}t \\(unix://.*\\)\nBuildKit: {2}${peers.buildkitVersion} \\(github.com/moby/buildkit`));
+    assert.match(
+      text,
+      new RegExp(
+        `^Context: {3}t \\(unix://.*\\)\nBuildKit: {2}${peers.buildkitVersion} \\(github.com/moby/buildkit`,
+      ),
+    );
     assert.match(text, /GC policy:\n {4}#0 filters=type==source.local/);
     const workers = (await run(["builder", "workers"], { env: h.env })).stdout.split("\n");
     assert.match(workers[0], /^ID\s+PLATFORMS$/);
@@ -125,7 +172,12 @@ Deno.test("builder info and workers show version, platforms, labels and the daem
 
 Deno.test("du and prune change what a follow-up du reports after a real buildctl build", async () => {
   const h = await homeWith("unix", peers.buildkitUnix);
-  const du = async (filter: string[] = []) => JSON.parse((await run(["du", "-f", "json", ...filter], { env: h.env })).stdout) as { id: string; size: number; recordType: string }[];
+  const du = async (filter: string[] = []) =>
+    JSON.parse((await run(["du", "-f", "json", ...filter], { env: h.env })).stdout) as {
+      id: string;
+      size: number;
+      recordType: string;
+    }[];
   try {
     buildctlBuild(`unix://${peers.buildkitUnix}`);
     const local = await du(["--filter", "type==source.local"]);
@@ -136,11 +188,15 @@ Deno.test("du and prune change what a follow-up du reports after a real buildctl
 
     // With no flags, prune applies the context's GC rules: here, drop the build contexts only.
     // (Only records not in use can go; the daemon may be shared with a build running elsewhere.)
-    writeFileSync(h.configFile, readFileSync(h.configFile, "utf8") +
-      '\n  [[context.t.worker.oci.gcpolicy]]\n  filters = ["type==source.local"]\n');
+    writeFileSync(
+      h.configFile,
+      readFileSync(h.configFile, "utf8") +
+        '\n  [[context.t.worker.oci.gcpolicy]]\n  filters = ["type==source.local"]\n',
+    );
     type Rec = { id: string; inUse: boolean; recordType: string };
     const before = await du() as unknown as Rec[];
-    const idle = (rs: Rec[], type?: string) => rs.filter((x) => !x.inUse && (!type || x.recordType === type)).map((x) => x.id);
+    const idle = (rs: Rec[], type?: string) =>
+      rs.filter((x) => !x.inUse && (!type || x.recordType === type)).map((x) => x.id);
     const r = await run(["prune"], { env: h.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /applying 1 GC rule of context t/);
@@ -148,7 +204,9 @@ Deno.test("du and prune change what a follow-up du reports after a real buildctl
     const after = await du() as unknown as Rec[];
     const left = new Set(after.map((x) => x.id));
     assert.ok(idle(before, "source.local").length >= 1);
-    for (const id of idle(before, "source.local")) assert.ok(!left.has(id), `source.local record ${id} survived`);
+    for (const id of idle(before, "source.local")) {
+      assert.ok(!left.has(id), `source.local record ${id} survived`);
+    }
     const regular = idle(before).filter((id) => !idle(before, "source.local").includes(id));
     assert.ok(regular.length > 0 && regular.every((id) => left.has(id)), "other records stay");
 
@@ -171,13 +229,19 @@ Deno.test("docker-container and moby-worker through dockerd", async () => {
   const c = await docker.createContainer({
     name,
     Image: peers.buildkitImage,
-    HostConfig: { CapAdd: ["ALL"], CapDrop: ["SYS_RESOURCE"], SecurityOpt: ["seccomp=unconfined", "apparmor=unconfined"] },
+    HostConfig: {
+      CapAdd: ["ALL"],
+      CapDrop: ["SYS_RESOURCE"],
+      SecurityOpt: ["seccomp=unconfined", "apparmor=unconfined"],
+    },
   });
   try {
     await c.start();
     const h = await homeWith("docker-container", name);
     try {
-      const r = await run(["bootstrap"], { env: { ...h.env, DOCKER_HOST: peers.dockerHost, BUILDKIT_CONNECTING_TIMEOUT: "20s" } });
+      const r = await run(["bootstrap"], {
+        env: { ...h.env, DOCKER_HOST: peers.dockerHost, BUILDKIT_CONNECTING_TIMEOUT: "20s" },
+      });
       assert.equal(r.code, 0, r.stderr);
       bootstrapOk(r.stdout);
     } finally {
@@ -188,7 +252,9 @@ Deno.test("docker-container and moby-worker through dockerd", async () => {
   }
   const h = await homeWith("moby-worker", "envd_buildkitd");
   try {
-    const r = await run(["builder", "workers", "-f", "json"], { env: { ...h.env, DOCKER_HOST: peers.dockerHost } });
+    const r = await run(["builder", "workers", "-f", "json"], {
+      env: { ...h.env, DOCKER_HOST: peers.dockerHost },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout).length >= 1);
   } finally {
@@ -200,15 +266,24 @@ Deno.test("kube-pod and nerdctl-container: the exact command line, through stand
   const bin = Deno.makeTempDirSync();
   const argvLog = join(bin, "argv");
   for (const tool of ["kubectl", "nerdctl"]) {
-    writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${argvLog}\nexec ${peers.buildctl} --addr unix://${peers.buildkitUnix} dial-stdio\n`);
+    writeFileSync(
+      join(bin, tool),
+      `#!/bin/sh\necho "${tool} $*" >> ${argvLog}\nexec ${peers.buildctl} --addr unix://${peers.buildkitUnix} dial-stdio\n`,
+    );
     chmodSync(join(bin, tool), 0o755);
   }
   mkdirSync(bin, { recursive: true });
   const path = `${bin}:${process.env.PATH}`;
-  for (const [builder, address, want] of [
-    ["kube-pod", "buildkitd-0?namespace=ci&context=prod&container=bk", "kubectl --context=prod --namespace=ci exec --container=bk -i buildkitd-0 -- buildctl dial-stdio"],
-    ["nerdctl-container", "my_buildkitd", "nerdctl exec -i my_buildkitd buildctl dial-stdio"],
-  ]) {
+  for (
+    const [builder, address, want] of [
+      [
+        "kube-pod",
+        "buildkitd-0?namespace=ci&context=prod&container=bk",
+        "kubectl --context=prod --namespace=ci exec --container=bk -i buildkitd-0 -- buildctl dial-stdio",
+      ],
+      ["nerdctl-container", "my_buildkitd", "nerdctl exec -i my_buildkitd buildctl dial-stdio"],
+    ]
+  ) {
     const h = await homeWith(builder, address);
     try {
       writeFileSync(argvLog, "");
@@ -240,7 +315,12 @@ Deno.test("context rm --remove-builder removes the managed container with the co
     assert.equal(r.code, 0, r.stderr);
     await assert.rejects(docker.getContainer(name).inspect(), /no such container/i);
     assert.ok((await docker.getVolume(`${name}_state`).inspect()).Name);
-    assert.deepEqual(JSON.parse((await run(["context", "ls", "-f", "json"], { env })).stdout).map((c: { context: string }) => c.context), ["default"]);
+    assert.deepEqual(
+      JSON.parse((await run(["context", "ls", "-f", "json"], { env })).stdout).map((c: { context: string }) =>
+        c.context
+      ),
+      ["default"],
+    );
   } finally {
     await docker.getContainer(name).remove({ force: true }).catch(() => {});
     await docker.getVolume(`${name}_state`).remove().catch(() => {});

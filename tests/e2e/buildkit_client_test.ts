@@ -303,4 +303,3 @@ async function solveWithProbeSession(joined: boolean) {
   server.forceShutdown();
   return { diffCopyCalls, solveError, vertexes };
 }
-

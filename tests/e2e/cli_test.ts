@@ -25,7 +25,16 @@ Deno.test("--version, version, and --help on every command", async () => {
     assert.match(r.stdout, /GLOBAL OPTIONS:/);
   }
   const create = (await run(["context", "create", "-h"])).stdout;
-  for (const flag of ["--name NAME", "--builder TYPE", "--builder-address ADDR", "--runner TYPE", "--runner-address URL", "--use"]) {
+  for (
+    const flag of [
+      "--name NAME",
+      "--builder TYPE",
+      "--builder-address ADDR",
+      "--runner TYPE",
+      "--runner-address URL",
+      "--use",
+    ]
+  ) {
     assert.ok(create.includes(flag), `${flag} missing from help`);
   }
   assert.ok(create.includes('(default: "docker-container")'));
@@ -35,9 +44,14 @@ Deno.test("--debug says which file is used; --log-format json writes logrus-styl
   const h = tempHome();
   try {
     const dbg = await run(["context", "ls", "--debug"], { env: h.env });
-    assert.match(dbg.stderr, new RegExp(`level=debug msg="contexts file" file=${h.configFile.replace(/[.]/g, "\\.")}`));
+    assert.match(
+      dbg.stderr,
+      new RegExp(`level=debug msg="contexts file" file=${h.configFile.replace(/[.]/g, "\\.")}`),
+    );
     assert.doesNotMatch((await run(["context", "ls"], { env: h.env })).stderr, /debug/);
-    const js = await run(["--log-format", "json", "context", "create", "--name", "j", "--use"], { env: h.env });
+    const js = await run(["--log-format", "json", "context", "create", "--name", "j", "--use"], {
+      env: h.env,
+    });
     const lines = js.stderr.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(lines[0].msg, "Context j is created");
     assert.equal(lines[0].level, "info");
@@ -53,7 +67,9 @@ Deno.test("completion scripts: bash completes commands and flags for real; zsh a
   const dir = Deno.makeTempDirSync();
   writeFileSync(join(dir, "c.bash"), bash);
   const complete = (words: string[]) => {
-    const script = `source ${dir}/c.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _envd_lite; echo "\${COMPREPLY[*]}"`;
+    const script = `source ${dir}/c.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${
+      words.length - 1
+    }; _envd_lite; echo "\${COMPREPLY[*]}"`;
     return spawnSync("bash", ["-c", script], { encoding: "utf8" }).stdout.trim().split(" ");
   };
   assert.deepEqual(complete(["envd-lite", "con"]), ["context"]);
@@ -82,12 +98,39 @@ Deno.test("inspect, update, export and import round-trip a context with TLS", as
       return p;
     };
     const [ca, cert, key] = [pem("ca.pem"), pem("cert.pem"), pem("key.pem")];
-    assert.equal((await run(["context", "create", "--name", "remote", "--builder", "tcp", "--builder-address", "b.internal:8888"], { env: h.env })).code, 0);
-    const up = await run(["context", "update", "--name", "remote", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key, "--tls-servername", "b.internal"], { env: h.env });
+    assert.equal(
+      (await run([
+        "context",
+        "create",
+        "--name",
+        "remote",
+        "--builder",
+        "tcp",
+        "--builder-address",
+        "b.internal:8888",
+      ], { env: h.env })).code,
+      0,
+    );
+    const up = await run([
+      "context",
+      "update",
+      "--name",
+      "remote",
+      "--tls-ca",
+      ca,
+      "--tls-cert",
+      cert,
+      "--tls-key",
+      key,
+      "--tls-servername",
+      "b.internal",
+    ], { env: h.env });
     assert.equal(up.code, 0, up.stderr);
     // The file now names key material, so only its owner may read it.
     assert.equal(statSync(h.configFile).mode & 0o777, 0o600);
-    const ins = JSON.parse((await run(["context", "inspect", "--name", "remote", "-f", "json"], { env: h.env })).stdout);
+    const ins = JSON.parse(
+      (await run(["context", "inspect", "--name", "remote", "-f", "json"], { env: h.env })).stdout,
+    );
     assert.deepEqual(ins.grpc, { tls: { ca, cert, key, servername: "b.internal" } });
     assert.equal(ins.current, false);
     assert.equal(ins.file, h.configFile);
@@ -101,24 +144,43 @@ Deno.test("inspect, update, export and import round-trip a context with TLS", as
     try {
       const imp = await run(["context", "import", "--name", "ci", "-"], { env: other.env, stdin: exported });
       assert.equal(imp.code, 0, imp.stderr);
-      const got = JSON.parse((await run(["context", "inspect", "--name", "ci", "-f", "json"], { env: other.env })).stdout);
+      const got = JSON.parse(
+        (await run(["context", "inspect", "--name", "ci", "-f", "json"], { env: other.env })).stdout,
+      );
       assert.deepEqual(got.grpc, ins.grpc);
       assert.equal(got["builder-address"], "b.internal:8888");
-      const again = await run(["context", "import", "--name", "ci", "-"], { env: other.env, stdin: exported });
+      const again = await run(["context", "import", "--name", "ci", "-"], {
+        env: other.env,
+        stdin: exported,
+      });
       assert.equal(again.code, 1);
       assert.match(again.stderr, /^error: failed to import context: context "ci" already exists/);
       // --embed-tls carries the PEM itself, so the copy works without the files.
       const embedded = join(h.home, "remote.toml");
-      assert.equal((await run(["context", "export", "--name", "remote", "--embed-tls", embedded], { env: h.env })).code, 0);
+      assert.equal(
+        (await run(["context", "export", "--name", "remote", "--embed-tls", embedded], { env: h.env })).code,
+        0,
+      );
       assert.equal(statSync(embedded).mode & 0o777, 0o600);
       assert.equal((await run(["context", "import", embedded], { env: other.env })).code, 0);
-      const emb = JSON.parse((await run(["context", "inspect", "--name", "remote", "-f", "json"], { env: other.env })).stdout);
+      const emb = JSON.parse(
+        (await run(["context", "inspect", "--name", "remote", "-f", "json"], { env: other.env })).stdout,
+      );
       assert.equal(emb.grpc.tls.key, readFileSync(key, "utf8"));
     } finally {
       other.cleanup();
     }
     // Clearing every TLS field drops the table.
-    await run(["context", "update", "--name", "remote", "--tls-ca=", "--tls-cert=", "--tls-key=", "--tls-servername="], { env: h.env });
+    await run([
+      "context",
+      "update",
+      "--name",
+      "remote",
+      "--tls-ca=",
+      "--tls-cert=",
+      "--tls-key=",
+      "--tls-servername=",
+    ], { env: h.env });
     assert.doesNotMatch(readFileSync(h.configFile, "utf8"), /grpc/);
     const none = await run(["context", "update", "--name", "remote"], { env: h.env });
     assert.equal(none.code, 2);
@@ -135,10 +197,20 @@ Deno.test("hostile contexts files: one-line errors naming the file, never a stac
     let seed = 42;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const inputs: [string, Uint8Array][] = [];
-    for (let i = 0; i < 12; i++) inputs.push([`random ${i}`, Uint8Array.from({ length: 1 + Math.floor(rand() * 400) }, () => Math.floor(rand() * 256))]);
-    for (let cut = 1; cut < valid.length; cut += 37) inputs.push([`truncated at ${cut}`, valid.subarray(0, cut)]);
+    for (let i = 0; i < 12; i++) {
+      inputs.push([
+        `random ${i}`,
+        Uint8Array.from({ length: 1 + Math.floor(rand() * 400) }, () => Math.floor(rand() * 256)),
+      ]);
+    }
+    for (let cut = 1; cut < valid.length; cut += 37) {
+      inputs.push([`truncated at ${cut}`, valid.subarray(0, cut)]);
+    }
     inputs.push(["huge", new Uint8Array(5 * 1024 * 1024).fill(0x61)]);
-    inputs.push(["deeply nested", new TextEncoder().encode("a = " + "[".repeat(50000) + "]".repeat(50000) + "\n")]);
+    inputs.push([
+      "deeply nested",
+      new TextEncoder().encode("a = " + "[".repeat(50000) + "]".repeat(50000) + "\n"),
+    ]);
     inputs.push(["NUL", new TextEncoder().encode('current = "default"\0\n')]);
     inputs.push(["latin-1", Uint8Array.from([0x63, 0x3d, 0x22, 0xe9, 0x22, 0x0a])]);
     for (const [what, bytes] of inputs) {
@@ -148,7 +220,10 @@ Deno.test("hostile contexts files: one-line errors naming the file, never a stac
         if (r.code === 0) continue; // a truncation can still be valid TOML
         assert.equal(r.code, 1, `${what}: ${r.stderr}`);
         assert.equal(r.stderr.split("\n").length, 2, `${what}: not one line: ${r.stderr.slice(0, 300)}`);
-        assert.ok(r.stderr.startsWith("error: ") && r.stderr.includes(h.configFile), `${what}: ${r.stderr.slice(0, 300)}`);
+        assert.ok(
+          r.stderr.startsWith("error: ") && r.stderr.includes(h.configFile),
+          `${what}: ${r.stderr.slice(0, 300)}`,
+        );
         assert.doesNotMatch(r.stderr, /internal error|\bat .*:\d+:\d+/, what);
         assert.deepEqual(readFileSync(h.configFile), Buffer.from(bytes), `${what}: file changed`);
       }
@@ -168,7 +243,13 @@ Deno.test("hostile contexts files: one-line errors naming the file, never a stac
 
 Deno.test("Ctrl-C while waiting on input exits 130", async () => {
   // Deno.Command keeps the child's stdin open until we close it, as a terminal would.
-  const child = new Deno.Command(BIN, { args: ["context", "import", "-"], stdin: "piped", stdout: "piped", stderr: "piped", env: tempHome().env }).spawn();
+  const child = new Deno.Command(BIN, {
+    args: ["context", "import", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: tempHome().env,
+  }).spawn();
   await new Promise((r) => setTimeout(r, 300));
   child.kill("SIGINT");
   const out = await child.output();
@@ -185,9 +266,27 @@ Deno.test("context import --from-envd reads a real envd gob file (made by Go's e
     const bytes = await gob({
       Current: "remote",
       Contexts: [
-        { Name: "default", Builder: "moby-worker", BuilderAddress: "envd_buildkitd", Runner: "docker", RunnerAddress: null },
-        { Name: "remote", Builder: "tcp", BuilderAddress: "10.1.2.3:8888", Runner: "envd-server", RunnerAddress: "http://srv:8080" },
-        { Name: "k8s", Builder: "kube-pod", BuilderAddress: "buildkitd?namespace=ci", Runner: "docker", RunnerAddress: null },
+        {
+          Name: "default",
+          Builder: "moby-worker",
+          BuilderAddress: "envd_buildkitd",
+          Runner: "docker",
+          RunnerAddress: null,
+        },
+        {
+          Name: "remote",
+          Builder: "tcp",
+          BuilderAddress: "10.1.2.3:8888",
+          Runner: "envd-server",
+          RunnerAddress: "http://srv:8080",
+        },
+        {
+          Name: "k8s",
+          Builder: "kube-pod",
+          BuilderAddress: "buildkitd?namespace=ci",
+          Runner: "docker",
+          RunnerAddress: null,
+        },
       ],
     });
     writeFileSync(join(envdDir, "contexts"), bytes);
@@ -197,15 +296,31 @@ Deno.test("context import --from-envd reads a real envd gob file (made by Go's e
     assert.match(r.stderr, /msg="Context remote is imported"/);
     const ls = JSON.parse((await run(["context", "ls", "-f", "json"], { env: h.env })).stdout);
     assert.deepEqual(ls.slice(1), [
-      { context: "remote", builder: "tcp", builder_addr: "tcp://10.1.2.3:8888", runner: "envd-server", runner_addr: "http://srv:8080", current: false },
-      { context: "k8s", builder: "kube-pod", builder_addr: "kube-pod://buildkitd?namespace=ci", runner: "docker", current: false },
+      {
+        context: "remote",
+        builder: "tcp",
+        builder_addr: "tcp://10.1.2.3:8888",
+        runner: "envd-server",
+        runner_addr: "http://srv:8080",
+        current: false,
+      },
+      {
+        context: "k8s",
+        builder: "kube-pod",
+        builder_addr: "kube-pod://buildkitd?namespace=ci",
+        runner: "docker",
+        current: false,
+      },
     ]);
     // A damaged file is one clear line, and nothing is written.
     const before = readFileSync(h.configFile, "utf8");
     writeFileSync(join(h.home, "bad"), bytes.subarray(0, bytes.length - 7));
     const bad = await run(["context", "import", "--from-envd", join(h.home, "bad")], { env: h.env });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^error: .*bad: not an envd contexts file: invalid envd contexts file \(gob\) at byte \d+: .*\n$/);
+    assert.match(
+      bad.stderr,
+      /^error: .*bad: not an envd contexts file: invalid envd contexts file \(gob\) at byte \d+: .*\n$/,
+    );
     assert.equal(readFileSync(h.configFile, "utf8"), before);
   } finally {
     h.cleanup();

@@ -31,7 +31,16 @@ for (const mode of MODES) {
   t("T2–T6: create, use, the current context is protected, duplicates refused", async () => {
     const h = tempHome();
     try {
-      const args = ["context", "create", "--name", "envd_home_test", "--builder", "tcp", "--builder-address", "0.0.0.0:12345"];
+      const args = [
+        "context",
+        "create",
+        "--name",
+        "envd_home_test",
+        "--builder",
+        "tcp",
+        "--builder-address",
+        "0.0.0.0:12345",
+      ];
       const full = [...args, "--runner", "envd-server", "--runner-address", "http://localhost"];
       // T5: without --use the current context stays default.
       let r = await envd(h, full);
@@ -59,7 +68,10 @@ for (const mode of MODES) {
       // T3: the current context cannot be removed.
       r = await envd(h, ["context", "rm", "--name", "envd_home_test"]);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, 'error: failed to remove context: cannot remove current context "envd_home_test"\n');
+      assert.equal(
+        r.stderr,
+        'error: failed to remove context: cannot remove current context "envd_home_test"\n',
+      );
       // T4
       assert.equal((await envd(h, ["context", "use", "--name", "default"])).code, 0);
       r = await envd(h, ["context", "rm", "--name", "envd_home_test"]);
@@ -78,13 +90,41 @@ for (const mode of MODES) {
       const before = readFileSync(h.configFile, "utf8");
       const cases: [string[], number, string][] = [
         [["context", "create"], 2, 'error: Required flag "name" not set'],
-        [["context", "create", "--name", "x", "--builder", "foo"], 1, 'error: failed to create context: unknown builder type "foo"'],
-        [["context", "create", "--name", "x", "--runner", "bar"], 1, 'error: failed to create context: unknown runner type "bar"'],
-        [["context", "create", "--name", "x", "--builder", "podman-container"], 1, "error: failed to create context: unknown builder type"],
-        [["context", "rm", "--name", "nosuch"], 1, 'error: failed to remove context: cannot find context "nosuch"'],
-        [["context", "use", "--name", "nosuch"], 1, 'error: failed to use the specified context nosuch: context "nosuch" does not exist'],
-        [["context", "ls", "-f", "yaml"], 2, 'error: Argument format only allows "json" and "table", found "yaml"'],
-        [["context", "create", "--name", "bad name"], 1, 'error: failed to create context: invalid context name "bad name"'],
+        [
+          ["context", "create", "--name", "x", "--builder", "foo"],
+          1,
+          'error: failed to create context: unknown builder type "foo"',
+        ],
+        [
+          ["context", "create", "--name", "x", "--runner", "bar"],
+          1,
+          'error: failed to create context: unknown runner type "bar"',
+        ],
+        [
+          ["context", "create", "--name", "x", "--builder", "podman-container"],
+          1,
+          "error: failed to create context: unknown builder type",
+        ],
+        [
+          ["context", "rm", "--name", "nosuch"],
+          1,
+          'error: failed to remove context: cannot find context "nosuch"',
+        ],
+        [
+          ["context", "use", "--name", "nosuch"],
+          1,
+          'error: failed to use the specified context nosuch: context "nosuch" does not exist',
+        ],
+        [
+          ["context", "ls", "-f", "yaml"],
+          2,
+          'error: Argument format only allows "json" and "table", found "yaml"',
+        ],
+        [
+          ["context", "create", "--name", "bad name"],
+          1,
+          'error: failed to create context: invalid context name "bad name"',
+        ],
         [["context", "create", "--name", "x", "--bogus"], 2, "error: flag provided but not defined: --bogus"],
         [["context", "frobnicate"], 2, 'error: unknown command "frobnicate" for "context"'],
       ];
@@ -98,7 +138,9 @@ for (const mode of MODES) {
       // D6: default is not protected once another context is current.
       assert.equal((await envd(h, ["context", "use", "--name", "keep"])).code, 0);
       assert.equal((await envd(h, ["context", "rm", "--name", "default"])).code, 0);
-      const names = JSON.parse((await envd(h, ["context", "ls", "-f", "json"])).stdout).map((c: { context: string }) => c.context);
+      const names = JSON.parse((await envd(h, ["context", "ls", "-f", "json"])).stdout).map((
+        c: { context: string },
+      ) => c.context);
       assert.deepEqual(names, ["keep"]);
     } finally {
       h.cleanup();
@@ -108,15 +150,50 @@ for (const mode of MODES) {
   t("D9/D10: table rows, runner address column, tcp:// not doubled", async () => {
     const h = tempHome();
     try {
-      await envd(h, ["context", "create", "--name", "demo", "--builder", "tcp", "--builder-address", "tcp://1.2.3.4:8888", "--use"]);
-      await envd(h, ["context", "create", "--name", "srv", "--runner", "envd-server", "--runner-address", "http://localhost:8080"]);
+      await envd(h, [
+        "context",
+        "create",
+        "--name",
+        "demo",
+        "--builder",
+        "tcp",
+        "--builder-address",
+        "tcp://1.2.3.4:8888",
+        "--use",
+      ]);
+      await envd(h, [
+        "context",
+        "create",
+        "--name",
+        "srv",
+        "--runner",
+        "envd-server",
+        "--runner-address",
+        "http://localhost:8080",
+      ]);
       const table = (await envd(h, ["context", "ls"])).stdout.split("\n");
-      assert.equal(table[2], " demo (current)               tcp                 tcp://1.2.3.4:8888       docker                        ");
+      assert.equal(
+        table[2],
+        " demo (current)               tcp                 tcp://1.2.3.4:8888       docker                        ",
+      );
       assert.ok(table[1].startsWith(" default  "), table[1]);
       assert.ok(table[3].endsWith("  envd-server  http://localhost:8080 "), table[3]);
       const json = JSON.parse((await envd(h, ["context", "ls", "-f", "json"])).stdout);
-      assert.deepEqual(json[1], { context: "demo", builder: "tcp", builder_addr: "tcp://1.2.3.4:8888", runner: "docker", current: true });
-      assert.deepEqual(Object.keys(json[2]), ["context", "builder", "builder_addr", "runner", "runner_addr", "current"]);
+      assert.deepEqual(json[1], {
+        context: "demo",
+        builder: "tcp",
+        builder_addr: "tcp://1.2.3.4:8888",
+        runner: "docker",
+        current: true,
+      });
+      assert.deepEqual(Object.keys(json[2]), [
+        "context",
+        "builder",
+        "builder_addr",
+        "runner",
+        "runner_addr",
+        "current",
+      ]);
       assert.equal(json[2].runner_addr, "http://localhost:8080");
     } finally {
       h.cleanup();
@@ -129,12 +206,17 @@ Deno.test("lookup order: --contexts-file, ENVD_CONTEXTS_FILE, ./envd.contexts.to
   try {
     const mk = (path: string, name: string) => {
       Deno.mkdirSync(path.replace(/\/[^/]+$/, ""), { recursive: true });
-      writeFileSync(path, `current = "${name}"\n[context.${name}]\nbuilder = "unix"\nbuilder-address = "/run/${name}.sock"\n`);
+      writeFileSync(
+        path,
+        `current = "${name}"\n[context.${name}]\nbuilder = "unix"\nbuilder-address = "/run/${name}.sock"\n`,
+      );
     };
     const cwd = `${h.home}/work`;
     mk(`${h.home}/.config/envd/contexts.toml`, "home");
     const show = (env: Record<string, string> = {}, args: string[] = []) =>
-      run([...args, "context", "show"], { env: { ...h.env, ...env }, cwd }).then((r) => r.stdout.trim() || r.stderr);
+      run([...args, "context", "show"], { env: { ...h.env, ...env }, cwd }).then((r) =>
+        r.stdout.trim() || r.stderr
+      );
     Deno.mkdirSync(cwd, { recursive: true });
     assert.equal(await show(), "home");
     mk(`${h.home}/xdg/envd/contexts.toml`, "xdg");
@@ -144,7 +226,10 @@ Deno.test("lookup order: --contexts-file, ENVD_CONTEXTS_FILE, ./envd.contexts.to
     mk(`${h.home}/env.toml`, "fromenv");
     assert.equal(await show({ ENVD_CONTEXTS_FILE: `${h.home}/env.toml` }), "fromenv");
     mk(`${h.home}/flag.toml`, "fromflag");
-    assert.equal(await show({ ENVD_CONTEXTS_FILE: `${h.home}/env.toml` }, ["--contexts-file", `${h.home}/flag.toml`]), "fromflag");
+    assert.equal(
+      await show({ ENVD_CONTEXTS_FILE: `${h.home}/env.toml` }, ["--contexts-file", `${h.home}/flag.toml`]),
+      "fromflag",
+    );
   } finally {
     h.cleanup();
   }
@@ -153,13 +238,22 @@ Deno.test("lookup order: --contexts-file, ENVD_CONTEXTS_FILE, ./envd.contexts.to
 Deno.test("--context and ENVD_CONTEXT pick the context for one run without changing the file", async () => {
   const h = tempHome();
   try {
-    await run(["context", "create", "--name", "a", "--builder", "tcp", "--builder-address", "h:1"], { env: h.env });
-    await run(["context", "create", "--name", "b", "--builder", "unix", "--builder-address", "/s"], { env: h.env });
+    await run(["context", "create", "--name", "a", "--builder", "tcp", "--builder-address", "h:1"], {
+      env: h.env,
+    });
+    await run(["context", "create", "--name", "b", "--builder", "unix", "--builder-address", "/s"], {
+      env: h.env,
+    });
     const before = readFileSync(h.configFile, "utf8");
     assert.equal((await run(["context", "show"], { env: { ...h.env, ENVD_CONTEXT: "a" } })).stdout, "a\n");
-    assert.equal((await run(["--context", "b", "context", "show"], { env: { ...h.env, ENVD_CONTEXT: "a" } })).stdout, "b\n");
+    assert.equal(
+      (await run(["--context", "b", "context", "show"], { env: { ...h.env, ENVD_CONTEXT: "a" } })).stdout,
+      "b\n",
+    );
     assert.equal((await run(["context", "show", "--context=b"], { env: h.env })).stdout, "b\n");
-    const ls = JSON.parse((await run(["context", "ls", "-f", "json"], { env: { ...h.env, ENVD_CONTEXT: "b" } })).stdout);
+    const ls = JSON.parse(
+      (await run(["context", "ls", "-f", "json"], { env: { ...h.env, ENVD_CONTEXT: "b" } })).stdout,
+    );
     assert.deepEqual(ls.map((c: { current: boolean }) => c.current), [false, false, true]);
     const bad = await run(["--context", "nope", "context", "show"], { env: h.env });
     assert.equal(bad.code, 1);
@@ -174,13 +268,30 @@ Deno.test("20 parallel context create runs lose nothing", async () => {
   const h = tempHome();
   try {
     const rs = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => run(["context", "create", "--name", `p${i}`, "--builder", "tcp", "--builder-address", `h:${1000 + i}`], { env: h.env })),
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          run([
+            "context",
+            "create",
+            "--name",
+            `p${i}`,
+            "--builder",
+            "tcp",
+            "--builder-address",
+            `h:${1000 + i}`,
+          ], { env: h.env }),
+      ),
     );
     for (const r of rs) assert.equal(r.code, 0, r.stderr);
-    const names = JSON.parse((await run(["context", "ls", "-f", "json"], { env: h.env })).stdout).map((c: { context: string }) => c.context);
+    const names = JSON.parse((await run(["context", "ls", "-f", "json"], { env: h.env })).stdout).map((
+      c: { context: string },
+    ) => c.context);
     assert.equal(names.length, 21);
     for (let i = 0; i < 20; i++) assert.ok(names.includes(`p${i}`), `p${i} lost`);
-    assert.deepEqual(Deno.readDirSync(`${h.home}/.config/envd`).toArray().map((e) => e.name).sort(), ["contexts.toml"]);
+    assert.deepEqual(Deno.readDirSync(`${h.home}/.config/envd`).toArray().map((e) => e.name).sort(), [
+      "contexts.toml",
+    ]);
   } finally {
     h.cleanup();
   }

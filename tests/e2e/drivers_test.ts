@@ -52,7 +52,10 @@ Deno.test("docker-container: gRPC through a Docker API exec of buildctl dial-std
   const name = `envd-lite-e2e-bk-${randomBytes(4).toString("hex")}`;
   const debug: string[] = [];
   // Creating a missing container is tests/e2e/managed_builder_test.ts's; here the user made the container.
-  const d = await driver("docker-container", name, { DOCKER_HOST: peers.dockerHost, BUILDKIT_RUNNING_TIMEOUT: "300ms" }, debug);
+  const d = await driver("docker-container", name, {
+    DOCKER_HOST: peers.dockerHost,
+    BUILDKIT_RUNNING_TIMEOUT: "300ms",
+  }, debug);
 
   // Not --privileged: this sandbox's bounding set lacks CAP_SYS_RESOURCE, which privileged containers request.
   const container = await docker.createContainer({
@@ -65,12 +68,15 @@ Deno.test("docker-container: gRPC through a Docker API exec of buildctl dial-std
     },
   });
   try {
-    await t.step("bootstrap starts a created-but-stopped container, and leaves it as the user made it", async () => {
-      assert.deepEqual(await d.bootstrap!(), { created: false, started: true, message: undefined });
-      const info = await container.inspect();
-      assert.equal(info.State.Running, true);
-      assert.equal(info.Config.Labels["org.envd-lite.managed"], undefined);
-    });
+    await t.step(
+      "bootstrap starts a created-but-stopped container, and leaves it as the user made it",
+      async () => {
+        assert.deepEqual(await d.bootstrap!(), { created: false, started: true, message: undefined });
+        const info = await container.inspect();
+        assert.equal(info.State.Running, true);
+        assert.equal(info.Config.Labels["org.envd-lite.managed"], undefined);
+      },
+    );
 
     const ep = await streamEndpoint(d);
     assert.equal(ep.display, `docker-container://${name}`);

@@ -140,7 +140,10 @@ builder-address = "/unused.sock"
       mkdirSync(ctxDir);
       writeFileSync(join(ctxDir, "Dockerfile"), "FROM docker.io/library/busybox:1\n");
       const out = new Deno.Command(peers.buildctl, {
-        args: buildctlBuildArgs(`unix://${d.sock}`, ctxDir, ["--output", `type=local,dest=${join(dir, "out")}`]),
+        args: buildctlBuildArgs(`unix://${d.sock}`, ctxDir, [
+          "--output",
+          `type=local,dest=${join(dir, "out")}`,
+        ]),
       }).outputSync();
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       assert.ok(

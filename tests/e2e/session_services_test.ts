@@ -129,7 +129,6 @@ async function solve(
   return { error, progress: progress.join("\n"), exporterResponse };
 }
 
-
 const MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.oci.image.manifest.v1+json",

@@ -61,4 +61,3 @@ export async function gob(value: GoEnvdContext, mode = "plain"): Promise<Uint8Ar
   if (!out.success) throw new Error(`fixture failed: ${new TextDecoder().decode(out.stderr)}`);
   return out.stdout;
 }
-

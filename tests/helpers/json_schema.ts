@@ -32,9 +32,15 @@ export function validateJsonSchema(schema: Schema, value: unknown, path: Path = 
   }
   if (schema.type && !typeOk(schema.type as string, value)) return [path];
   if (schema.enum && !(schema.enum as unknown[]).includes(value)) errors.push(path);
-  if (schema.pattern && typeof value === "string" && !new RegExp(schema.pattern as string, "u").test(value)) errors.push(path);
-  if (schema.minimum !== undefined && typeof value === "number" && value < (schema.minimum as number)) errors.push(path);
-  if (schema.items && Array.isArray(value)) value.forEach((v, i) => errors.push(...validateJsonSchema(schema.items as Schema, v, [...path, i])));
+  if (schema.pattern && typeof value === "string" && !new RegExp(schema.pattern as string, "u").test(value)) {
+    errors.push(path);
+  }
+  if (schema.minimum !== undefined && typeof value === "number" && value < (schema.minimum as number)) {
+    errors.push(path);
+  }
+  if (schema.items && Array.isArray(value)) {
+    value.forEach((v, i) => errors.push(...validateJsonSchema(schema.items as Schema, v, [...path, i])));
+  }
   if (typeOk("object", value)) {
     const obj = value as Record<string, unknown>;
     const props = (schema.properties ?? {}) as Record<string, Schema>;
@@ -46,7 +52,9 @@ export function validateJsonSchema(schema: Schema, value: unknown, path: Path = 
       }
       if (k in props) errors.push(...validateJsonSchema(props[k], v, [...path, k]));
       else if (schema.additionalProperties === false) errors.push([...path, k]);
-      else if (typeof schema.additionalProperties === "object") errors.push(...validateJsonSchema(schema.additionalProperties as Schema, v, [...path, k]));
+      else if (typeof schema.additionalProperties === "object") {
+        errors.push(...validateJsonSchema(schema.additionalProperties as Schema, v, [...path, k]));
+      }
     }
   }
   return errors;

@@ -28,7 +28,9 @@ export interface RunOptions {
 
 /** Runs envd-lite with `args`; the environment is exactly `env` plus PATH. */
 export async function run(args: string[], opts: RunOptions = {}): Promise<Result> {
-  const [cmd, pre] = opts.mode === "deno" ? [DENO, ["run", "-A", "--quiet", join(ROOT, "main.ts")]] : [BIN, []];
+  const [cmd, pre] = opts.mode === "deno"
+    ? [DENO, ["run", "-A", "--quiet", join(ROOT, "main.ts")]]
+    : [BIN, []];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
   if (opts.mode === "deno") env.DENO_NO_UPDATE_CHECK = "1";
@@ -54,7 +56,12 @@ export async function run(args: string[], opts: RunOptions = {}): Promise<Result
   const out = await output;
   timers.forEach(clearTimeout);
   const dec = new TextDecoder();
-  return { code: out.signal && out.code === 128 + signalNumber(out.signal) ? null : out.code, signal: out.signal as NodeJS.Signals | null, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return {
+    code: out.signal && out.code === 128 + signalNumber(out.signal) ? null : out.code,
+    signal: out.signal as NodeJS.Signals | null,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
 }
 
 function signalNumber(sig: string): number {
@@ -62,7 +69,12 @@ function signalNumber(sig: string): number {
 }
 
 /** A fresh HOME with XDG_CONFIG_HOME unset, and the env to use it; `cleanup()` removes it. */
-export function tempHome(): { home: string; env: Record<string, string>; configFile: string; cleanup(): void } {
+export function tempHome(): {
+  home: string;
+  env: Record<string, string>;
+  configFile: string;
+  cleanup(): void;
+} {
   const home = mkdtempSync(join(tmpdir(), "envd-lite-test-"));
   return {
     home,

@@ -13,7 +13,15 @@ export async function listing(root: string, f: GoFilter): Promise<GoStat[]> {
     })
   ) {
     const s = e.stat;
-    out.push({ path: s.path, mode: s.mode, uid: s.uid, gid: s.gid, size: Number(s.size), modTime: s.modTime, linkname: s.linkname });
+    out.push({
+      path: s.path,
+      mode: s.mode,
+      uid: s.uid,
+      gid: s.gid,
+      size: Number(s.size),
+      modTime: s.modTime,
+      linkname: s.linkname,
+    });
   }
   return out;
 }

@@ -51,7 +51,9 @@ export const factory: DriverFactory = {
     return {
       endpoint() {
         const args = nerdctlArgs(parseNerdctlAddress(context.builderAddress));
-        return Promise.resolve(execEndpoint("nerdctl-container", context.builderAddress, "nerdctl", args, env));
+        return Promise.resolve(
+          execEndpoint("nerdctl-container", context.builderAddress, "nerdctl", args, env),
+        );
       },
     };
   },

@@ -8,7 +8,9 @@ export function parseTcpAddress(address: string): { host: string; port: number }
   const a = address.replace(/^tcp:\/\//, "");
   const m = /^(?:\[([^\]]+)\]|([^:\/\s]+)):(\d{1,5})$/.exec(a);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new UserError(`invalid tcp builder address "${address}": want host:port`);
+  if (!m || port < 1 || port > 65535) {
+    throw new UserError(`invalid tcp builder address "${address}": want host:port`);
+  }
   return { host: m[1] ?? m[2], port };
 }
 
