@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
+import { linkTarget, writeFileAtomic } from "./atomic_write.ts";
 import { withFileLock } from "./file_lock.ts";
 import { renderFile } from "./render.ts";
 import type { ContextsFile } from "./types.ts";
@@ -67,14 +67,16 @@ function secretsNamed(model: ContextsFile): boolean {
 
 /** Applies `change` under the lock. The result is re-parsed and must equal `expected`, else nothing is written. */
 export async function changeContextsFile(path: string, change: Change): Promise<ContextsFile> {
+  // A symlinked file (dotfiles) is edited at its target: locked there, so two links to it serialise too.
+  const target = linkTarget(path);
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new UserError(
-      `${dirname(path)}: cannot create directory: ${(err as Error).message.split("\n")[0]}`,
+      `${dirname(target)}: cannot create directory: ${(err as Error).message.split("\n")[0]}`,
     );
   }
-  return await withFileLock(path, () => {
+  return await withFileLock(target, () => {
     const loaded = loadContextsFile(path);
     const base = loaded.text ?? renderFile(loaded.model);
     const { text, expected } = change({ ...loaded, text: base });
@@ -92,11 +94,7 @@ export async function changeContextsFile(path: string, change: Change): Promise<
         `${path}: this file writes a context in a form envd-lite cannot edit in place (e.g. an inline table or dotted keys under [context]); nothing was changed, edit it by hand`,
       );
     }
-    try {
-      writeFileAtomic(path, text, { secret: secretsNamed(expected) });
-    } catch (err) {
-      throw new UserError(`${path}: cannot write: ${(err as Error).message.split("\n")[0]}`);
-    }
+    writeFileAtomic(path, text, { secret: secretsNamed(expected) });
     return expected;
   });
 }

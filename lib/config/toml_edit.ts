@@ -30,8 +30,18 @@ export function tomlValue(v: TomlValue, literal = false): string {
 const samePath = (a: PathPart[], b: PathPart[]) => a.length === b.length && hasPrefix(a, b);
 const isHeader = (s: Statement) => s.kind !== "kv";
 
-function ensureNewline(text: string): string {
-  return text === "" || text.endsWith("\n") ? text : text + "\n";
+/** The file's own line ending: CRLF when it has any, so what we add matches what the user wrote. */
+export function eolOf(text: string): string {
+  return text.includes("\r\n") ? "\r\n" : "\n";
+}
+
+/** `insertion` (written with LF) in the line ending of `text`. */
+function inEol(text: string, insertion: string): string {
+  return eolOf(text) === "\n" ? insertion : insertion.replace(/\r?\n/g, "\r\n");
+}
+
+function ensureNewline(text: string, eol = eolOf(text)): string {
+  return text === "" || text.endsWith("\n") ? text : text + eol;
 }
 
 /** Sets (or, with undefined, deletes) the value at `path`, inserting the key beside its siblings when new. */
@@ -51,7 +61,9 @@ export function setValue(
   if (value === undefined) return text;
   const parent = path.slice(0, -1);
   const key = path[path.length - 1];
-  if (parent.length === 0) return insertRootKey(text, stmts, `${tomlKey(key)} = ${tomlValue(value)}\n`);
+  if (parent.length === 0) {
+    return insertRootKey(text, stmts, inEol(text, `${tomlKey(key)} = ${tomlValue(value)}\n`));
+  }
 
   // A sibling written as a dotted key (`tls.ca = …` under [context.x.grpc]): add ours the same way after it.
   const sibling = stmts.findLast((s) =>
@@ -90,19 +102,21 @@ function insertRootKey(text: string, stmts: Statement[], line: string): string {
   if (rootKeys.length > 0) return insertAt(text, rootKeys[rootKeys.length - 1].end, line);
   if (firstHeader === -1) return appendBlock(text, line);
   const at = attachedCommentStart(text, stmts[firstHeader].start);
-  return text.slice(0, at) + line + "\n" + text.slice(at);
+  return text.slice(0, at) + line + eolOf(text) + text.slice(at);
 }
 
 function insertAt(text: string, at: number, insertion: string): string {
-  const before = ensureNewline(text.slice(0, at));
-  return before + insertion + text.slice(at);
+  const eol = eolOf(text);
+  const before = ensureNewline(text.slice(0, at), eol);
+  return before + inEol(text, insertion) + text.slice(at);
 }
 
-/** Appends a block of statements, separated from what precedes it by one blank line. */
+/** Appends a block of statements, separated from what precedes it by one blank line, in the file's line ending. */
 export function appendBlock(text: string, block: string): string {
-  let t = ensureNewline(text);
-  if (t !== "" && !t.endsWith("\n\n")) t += "\n";
-  return t + block;
+  const eol = eolOf(text);
+  let t = ensureNewline(text, eol);
+  if (t !== "" && !/\r?\n\r?\n$/.test(t)) t += eol;
+  return t + inEol(text, block);
 }
 
 // Comment lines directly above a header (no blank line between) describe it and go with it.
@@ -133,8 +147,10 @@ export function removeTree(text: string, prefix: PathPart[]): string {
     let s = start;
     // Keep one blank line between neighbours: drop the blank line before the block when one follows it too.
     const after = out.slice(end);
-    const blankBefore = s >= 1 && out[s - 1] === "\n" && (s === 1 || out[s - 2] === "\n");
-    if (blankBefore && (after === "" || /^[ \t]*\r?\n/.test(after))) s -= 1;
+    const blankBefore = /(^|\n)\r?\n$/.exec(out.slice(0, s));
+    if (blankBefore && (after === "" || /^[ \t]*\r?\n/.test(after))) {
+      s -= blankBefore[0].length - blankBefore[1].length;
+    }
     out = out.slice(0, s) + after;
   }
   return out;
