@@ -2,7 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { InterruptedError, UserError } from "../errors.ts";
-import type { Endpoint } from "../transport/types.ts";
+import { type Endpoint, HelperFailedError } from "../transport/types.ts";
 import { type Channel, type ChannelOptions, openChannel } from "./channel.ts";
 import { BuildkitError, type ErrorContext, toBuildkitError } from "./errors.ts";
 import {
@@ -137,7 +137,8 @@ export class BuildkitClient {
       }, {
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
-        isFatal,
+        // A helper that is missing or failed on its own (no such pod) fails the same way on every retry.
+        isFatal: (err) => isFatal(err) || this.#channel.bridge?.lastError instanceof HelperFailedError,
         pause: (ms, signal) => this.#pause(ms, signal),
       });
     } catch (err) {

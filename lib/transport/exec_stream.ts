@@ -2,6 +2,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { Duplex } from "node:stream";
 import { StderrTail } from "./stderr_tail.ts";
+import { HelperFailedError } from "./types.ts";
+
+// What `buildctl dial-stdio` says while buildkitd is not listening yet ("error: dial unix /run/buildkit/
+// buildkitd.sock: connect: connection refused"): worth retrying, unlike the helper's own errors (no such pod or
+// container, unreachable API server, refused ssh key). Tail lines are joined with "; ".
+const DAEMON_NOT_YET =
+  /(^|; )error: dial unix [^;]*: connect: (connection refused|no such file or directory)/;
+/connection refused|no such file or directory|failed to dial|dial (unix|tcp)|buildkitd\.sock/i;
 
 export interface ExecStreamOptions {
   /** The child's whole environment (the driver's env, not necessarily this process's). */
@@ -26,7 +34,7 @@ export function execStream(command: string, args: string[], opts: ExecStreamOpti
     child.once("error", (err: NodeJS.ErrnoException) => {
       // Only spawn failures reach here before "spawn"; later errors surface through the stream.
       reject(
-        new Error(
+        new HelperFailedError(
           err.code === "ENOENT"
             ? `cannot run ${command}: not found on PATH`
             : `cannot run ${command}: ${err.message}`,
@@ -49,12 +57,14 @@ export function execStream(command: string, args: string[], opts: ExecStreamOpti
 class ChildStream extends Duplex {
   #child: ChildProcess;
   #tail = new StderrTail();
+  #carried = false;
 
   constructor(child: ChildProcess, command: string, onStderr?: (line: string) => void) {
     super();
     this.#child = child;
     const { stdin, stdout, stderr } = child as Required<Pick<ChildProcess, "stdin" | "stdout" | "stderr">>;
     stdout!.on("data", (chunk: Buffer) => {
+      this.#carried = true;
       if (!this.push(chunk)) stdout!.pause();
     });
     stderr!.on("data", (chunk: Buffer) => this.#tail.write(chunk, onStderr));
@@ -68,7 +78,9 @@ class ChildStream extends Duplex {
       else {
         const why = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
         const tail = this.#tail.text();
-        this.destroy(new Error(`${command} ${why}${tail ? `: ${tail}` : ""}`));
+        const message = `${command} ${why}${tail ? `: ${tail}` : ""}`;
+        const permanent = !this.#carried && !DAEMON_NOT_YET.test(tail);
+        this.destroy(permanent ? new HelperFailedError(message) : new Error(message));
       }
     });
   }

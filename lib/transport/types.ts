@@ -18,3 +18,14 @@ export type Endpoint =
     open(signal?: AbortSignal): Promise<Duplex>;
     display: string;
   };
+
+/**
+ * A helper command (kubectl, nerdctl, ssh…) failed in a way a retry cannot fix: it is not installed, or it
+ * failed with its own error before carrying a byte. Readiness polling stops at once on it.
+ */
+export class HelperFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HelperFailedError";
+  }
+}
