@@ -3,7 +3,7 @@ import { updateContext } from "../config/mod.ts";
 import { BUILDER_TYPES } from "../driver/registry.ts";
 import { UsageError, wrapError } from "../errors.ts";
 import { type CommandSpec, str } from "./command.ts";
-import { contextsPath } from "./_contexts.ts";
+import { contextsPath, loadContexts } from "./_contexts.ts";
 
 export const contextUpdate: CommandSpec = {
   name: "update",
@@ -49,14 +49,25 @@ export const contextUpdate: CommandSpec = {
     if (changed.length === 0) {
       throw new UsageError("nothing to update: give at least one field flag", "context update");
     }
-    if (update.builder === "" || update.runner === "") {
-      throw new UsageError("--builder and --runner cannot be empty", "context update");
+    // Every context has these three; only the optional fields can be removed with an empty value.
+    for (const flag of ["builder", "builder-address", "runner"]) {
+      if (str(inv, flag) === "") {
+        throw new UsageError(
+          `--${flag} cannot be empty: every context has one (only optional fields are removed by "")`,
+          "context update",
+        );
+      }
     }
+    const before = loadContexts(inv).model.contexts.find((c) => c.name === name);
+    let after;
     try {
-      await updateContext(contextsPath(inv), name, update);
+      after = (await updateContext(contextsPath(inv), name, update)).contexts.find((c) => c.name === name);
     } catch (err) {
       throw wrapError("failed to update context", err);
     }
-    inv.log.info(`Context ${name} is updated`, { cmd: "context update", fields: changed.join(",") });
+    const fields = { cmd: "context update", fields: changed.join(",") };
+    if (JSON.stringify(before) === JSON.stringify(after)) {
+      inv.log.info(`Context ${name} is unchanged`, fields);
+    } else inv.log.info(`Context ${name} is updated`, fields);
   },
 };

@@ -84,7 +84,7 @@ Deno.test("completion scripts: bash completes commands and flags for real; zsh a
     assert.equal(spawnSync("zsh", ["-n", join(dir, "c.zsh")]).status, 0);
   }
   const fish = (await run(["completion", "fish"])).stdout;
-  assert.match(fish, /complete -c envd-lite -n '__fish_seen_subcommand_from create' -l builder-address/);
+  assert.match(fish, /complete -c envd-lite -n "_envd_lite_at 'context create'" -l builder-address/);
   const bad = await run(["completion", "tcsh"]);
   assert.equal(bad.code, 2);
 });
