@@ -55,6 +55,16 @@ export async function openBuilder(
   if (driver.bootstrap) {
     const boot = await driver.bootstrap({ signal: inv.signal, recreate: opts.recreate, image: opts.image });
     if (boot.message) inv.log.warn(boot.message, { context: context.name });
+    if (opts.image && !boot.created) {
+      inv.log.warn(
+        `--buildkitd-image ${opts.image} is ignored: the builder already exists (bootstrap --recreate --buildkitd-image ${opts.image} re-creates it from that image, keeping its cache)`,
+        { context: context.name },
+      );
+    }
+  } else if (opts.image) {
+    inv.log.warn(`--buildkitd-image is ignored: a ${context.builder} builder is not started by envd-lite`, {
+      context: context.name,
+    });
   }
   const endpoint = await driver.endpoint();
   inv.log.debug("connecting to buildkitd", { address: endpoint.display, context: context.name });

@@ -383,6 +383,16 @@ Deno.test("docker-container: --buildkitd-image applies to the container created 
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /level=warning/);
     assert.equal((await inspect(name)).Config.Image, alt, "an existing container keeps its image");
+    // Asked for another image while the container exists: nothing changes, and the user is told so.
+    const ignored = await run(["bootstrap", "--buildkitd-image", peers.buildkitImage], { env: h.env });
+    assert.equal(ignored.code, 0, ignored.stderr);
+    assert.match(
+      ignored.stderr,
+      new RegExp(
+        `level=warning msg="--buildkitd-image ${peers.buildkitImage} is ignored: the builder already exists`,
+      ),
+    );
+    assert.equal((await inspect(name)).Config.Image, alt);
   } finally {
     await removeAll(name, `${name}_state`);
     await docker.getImage(alt).remove().catch(() => {});
