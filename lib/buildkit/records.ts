@@ -141,8 +141,15 @@ export function toInt64(bytes: number): bigint {
   return BigInt(bytes);
 }
 
+/** A Date that keeps the wire's nanoseconds within its second (JSON still shows the ISO time). */
+export class PreciseDate extends Date {
+  constructor(ms: number, readonly nanos: number) {
+    super(ms);
+  }
+}
+
 // Go's zero time.Time (year 1) marshals as a Timestamp far before 1970; treat it as absent.
-function toDate(t: Timestamp | undefined): Date | undefined {
+function toDate(t: Timestamp | undefined): PreciseDate | undefined {
   if (!t || t.seconds <= 0n) return undefined;
-  return new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6));
+  return new PreciseDate(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6), t.nanos);
 }

@@ -1,43 +1,71 @@
 /** `du`: BuildKit's cache records, as `buildctl du` prints them. */
 import type { UsageRecord } from "../buildkit/client.ts";
+// records.ts has type-only imports: it loads no gRPC or protobuf code.
+import { PreciseDate } from "../buildkit/records.ts";
 import { type CommandSpec, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
-import { renderPlainTable } from "./table.ts";
-import { humanDuration, humanSize } from "./units.ts";
+import { tabwrite } from "./tabwriter.ts";
+import { buildctlSize } from "./units.ts";
 
-/** The record table plus totals (shared, private, reclaimable, total), as buildctl prints them. */
-export function usageTable(records: UsageRecord[], now = Date.now()): string {
-  const rows = records.map((r) => [
-    r.id + (r.shared ? "*" : ""),
-    String(!r.inUse),
-    humanSize(r.size),
-    r.inUse ? "now" : r.lastUsedAt ? `${humanDuration(now - r.lastUsedAt.getTime())} ago` : "",
-  ]);
-  const sum = (f: (r: UsageRecord) => boolean) => records.filter(f).reduce((a, r) => a + r.size, 0);
-  return renderPlainTable(["ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED"], rows) +
-    renderPlainTable(["Shared:", humanSize(sum((r) => r.shared))], [
-      ["Private:", humanSize(sum((r) => !r.shared))],
-      ["Reclaimable:", humanSize(sum((r) => !r.inUse))],
-      ["Total:", humanSize(sum(() => true))],
-    ]);
+// Go's time.Time.String() in UTC, as buildctl prints record times: `2026-12-01 08:28:26.53376808 +0000 UTC`.
+function goTime(d: Date): string {
+  const nanos = d instanceof PreciseDate ? d.nanos : d.getUTCMilliseconds() * 1e6;
+  const frac = nanos ? "." + String(nanos).padStart(9, "0").replace(/0+$/, "") : "";
+  return `${d.toISOString().slice(0, 19).replace("T", " ")}${frac} +0000 UTC`;
+}
+
+/** The record table, as `buildctl du` prints it (mutable ids marked `*`, shared sizes `*`). */
+export function usageTable(records: UsageRecord[]): string {
+  let text = "ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n";
+  for (const r of records) {
+    text += `${(r.id + (r.mutable ? "*" : "")).padEnd(71)}\t${String(!r.inUse).padEnd(11)}\t${
+      buildctlSize(r.size) + (r.shared ? "*" : "")
+    }\t\n`;
+  }
+  return tabwrite(text);
+}
+
+/** The totals under the table: Shared and Private only when something is shared, as buildctl. */
+export function usageSummary(records: UsageRecord[]): string {
+  const sum = (f: (r: UsageRecord) => boolean) =>
+    records.filter(f).reduce((a, r) => a + Math.max(r.size, 0), 0);
+  const total = sum(() => true);
+  const shared = records.filter((r) => r.shared).reduce((a, r) => a + r.size, 0);
+  let text = "";
+  if (shared > 0) text += `Shared:\t${buildctlSize(shared)}\nPrivate:\t${buildctlSize(total - shared)}\n`;
+  text += `Reclaimable:\t${buildctlSize(sum((r) => !r.inUse))}\nTotal:\t${buildctlSize(total)}\n`;
+  return tabwrite(text);
+}
+
+/** What `buildctl prune` prints: each deleted record (a block each with `verbose`), then the bytes freed. */
+export function pruneListing(deleted: UsageRecord[], verbose: boolean): string {
+  // buildctl flushes its tabwriter after every record, so each row is aligned on its own (the first with the header).
+  const rows = deleted.map((r, i) =>
+    verbose ? usageVerbose([r]) : i === 0 ? usageTable([r]) : usageTable([r]).replace(/^[^\n]*\n/, "")
+  );
+  const total = deleted.reduce((a, r) => a + r.size, 0);
+  return rows.join("") + tabwrite(`Total:\t${buildctlSize(total)}\n`);
 }
 
 /** One block per record, as `buildctl du --verbose`. */
 export function usageVerbose(records: UsageRecord[]): string {
-  return records.map((r) =>
-    renderPlainTable(["ID:", r.id], [
-      ["Parents:", r.parents.join(", ")],
-      ["Created at:", r.createdAt?.toISOString() ?? ""],
-      ["Mutable:", String(r.mutable)],
-      ["Reclaimable:", String(!r.inUse)],
-      ["Shared:", String(r.shared)],
-      ["Size:", humanSize(r.size)],
-      ["Description:", r.description],
-      ["Usage count:", String(r.usageCount)],
-      ["Last used:", r.lastUsedAt?.toISOString() ?? ""],
-      ["Type:", r.recordType],
-    ])
-  ).join("\n");
+  let text = "";
+  for (const r of records) {
+    const kv = (k: string, v: string) => void (text += `${k}:\t${v}\n`);
+    kv("ID", r.id);
+    if (r.parents.length) kv("Parents", r.parents.join(";"));
+    kv("Created at", r.createdAt ? goTime(r.createdAt) : "0001-01-01 00:00:00 +0000 UTC");
+    kv("Mutable", String(r.mutable));
+    kv("Reclaimable", String(!r.inUse));
+    kv("Shared", String(r.shared));
+    kv("Size", buildctlSize(r.size));
+    if (r.description) kv("Description", r.description);
+    kv("Usage count", String(r.usageCount));
+    if (r.lastUsedAt) kv("Last used", goTime(r.lastUsedAt));
+    if (r.recordType) kv("Type", r.recordType);
+    text += "\n";
+  }
+  return tabwrite(text);
 }
 
 export const du: CommandSpec = {
@@ -60,9 +88,14 @@ export const du: CommandSpec = {
     const b = await openBuilder(inv);
     try {
       const records = await b.client.diskUsage({ filters: strs(inv, "filter"), signal: inv.signal });
-      records.sort((a, b) => b.size - a.size);
+      // buildctl's client sorts by size, then id (byte order).
+      records.sort((a, b) => a.size - b.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(records, null, 2) + "\n");
-      else inv.out.stdout(inv.flags.verbose === true ? usageVerbose(records) : usageTable(records));
+      else {
+        inv.out.stdout(inv.flags.verbose === true ? usageVerbose(records) : usageTable(records));
+        // buildctl prints no totals for a filtered listing.
+        if (strs(inv, "filter").length === 0) inv.out.stdout(usageSummary(records));
+      }
     } finally {
       await b.close();
     }

@@ -5,7 +5,7 @@ import { parseGoDuration, parseSize } from "../config/values.ts";
 import { UsageError } from "../errors.ts";
 import { bool, type CommandSpec, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
-import { usageTable } from "./du.ts";
+import { pruneListing } from "./du.ts";
 
 // envd and buildctl take --keep-storage in MB; a unit (`20GB`) or a percent is also accepted.
 function keepStorage(text: string | undefined): number {
@@ -89,10 +89,7 @@ export const prune: CommandSpec = {
         const opts: PruneOptions = { ...r, signal: inv.signal };
         deleted.push(...await b.client.prune(opts));
       }
-      if (bool(inv, "verbose")) inv.out.stdout(usageTable(deleted));
-      else {inv.out.stdout(
-          `Total: ${usageTable(deleted).trimEnd().split("\n").at(-1)!.replace(/^Total:\s+/, "")}\n`,
-        );}
+      inv.out.stdout(pruneListing(deleted, bool(inv, "verbose")));
     } finally {
       await b.close();
     }

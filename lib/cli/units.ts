@@ -13,6 +13,24 @@ export function humanSize(bytes: number): string {
   return `${Number(v.toPrecision(4))}${UNITS[i]}`;
 }
 
+/**
+ * A size as buildctl prints it (`fmt.Sprintf("%.2f", units.Bytes(n))`): whole bytes below 1000 (`512B`), else
+ * decimal units with two decimals (`4.10kB`, `10.02MB`), rounded half to even as Go's big.Float does.
+ */
+export function buildctlSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes}B`;
+  let i = 0;
+  while (i < UNITS.length - 1 && bytes >= 1000 ** (i + 1)) i++;
+  const v = bytes / 1000 ** i;
+  // The only binary values that lie exactly halfway between two cents are odd eighths (x.125, x.375…):
+  // toFixed rounds those up, Go's big.Float to the even cent.
+  if (Number.isInteger(v * 8) && (v * 8) % 2 === 1) {
+    const down = Math.floor(v * 100);
+    return `${((down % 2 === 0 ? down : down + 1) / 100).toFixed(2)}${UNITS[i]}`;
+  }
+  return `${v.toFixed(2)}${UNITS[i]}`;
+}
+
 /** `Less than a second`, `3 seconds`, `About a minute`, `5 minutes`, `2 hours`, `3 days`, `2 weeks`, `4 months`. */
 export function humanDuration(ms: number): string {
   const s = Math.round(ms / 1000);
