@@ -39,6 +39,11 @@ export const DRIVERS: readonly DriverEntry[] = [
     description: "buildkitd in a containerd container (nerdctl exec ... buildctl dial-stdio)",
     load: () => import("./nerdctl_container/mod.ts").then((m) => m.factory),
   },
+  {
+    name: "ssh",
+    description: "buildkitd on a remote machine (ssh … buildctl dial-stdio, with your ssh config and agent)",
+    load: () => import("./ssh/mod.ts").then((m) => m.factory),
+  },
 ];
 
 /** Names of all builder types, in envd's order. */

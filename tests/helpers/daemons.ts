@@ -24,6 +24,8 @@ export interface DaemonsEnv {
   /** docker-registry without auth, `127.0.0.1:PORT`. */
   registry: string;
   registryAuth: { address: string; user: string; password: string };
+  /** sshd on loopback whose sessions have the pinned buildctl on PATH; `key` is authorized, `knownHosts` trusts it. */
+  sshd: { host: string; port: number; user: string; key: string; knownHosts: string };
   buildctl: string;
   buildkitd: string;
   buildkitVersion: string;
