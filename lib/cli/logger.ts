@@ -46,9 +46,9 @@ function goQuote(s: string): string {
     '"': '\\"',
     "\\": "\\\\",
   };
-  return `"${
-    s.replace(/[\x00-\x1f\x7f"\\]/g, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
-  }"`;
+  // deno-lint-ignore no-control-regex
+  const special = /[\x00-\x1f\x7f"\\]/g;
+  return `"${s.replace(special, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}"`;
 }
 
 // logrus quotes a value only when it holds characters outside this set; an empty value stays bare.
