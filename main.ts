@@ -2,9 +2,12 @@
 import { VERSION } from "./lib/version.ts";
 
 const argv = process.argv.slice(2);
+// Installed or linked as `envd`, the binary answers as envd (app=envd in logs, `envd …` in usage lines).
+const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+const prog = base(process.argv0) === "envd" || base(process.execPath) === "envd" ? "envd" : "envd-lite";
 // The commonest probe of a freshly downloaded binary answers before any module is evaluated.
 if (argv.length === 1 && argv[0] === "--version") {
-  process.stdout.write(`envd-lite version v${VERSION}\n`);
+  process.stdout.write(`${prog} version v${VERSION}\n`);
   process.exit(0);
 }
 
@@ -19,7 +22,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 const { runCli } = await import("./lib/cli/mod.ts");
-const code = await runCli(argv, { signal: controller.signal });
+const code = await runCli(argv, { signal: controller.signal, prog });
 // Exit explicitly (lingering gRPC channels or child handles must not delay a finished command),
 // but only once what was written to stdout and stderr has been flushed.
 const flushed = (s: NodeJS.WriteStream) => new Promise<void>((r) => s.write("", () => r()));

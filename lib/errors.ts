@@ -9,12 +9,21 @@ export class UserError extends Error {
   }
 }
 
-/** Bad command-line usage (unknown flag, missing required flag, bad flag value): exit code 2. */
+/** Bad command-line usage (unknown flag, missing required flag, bad flag value): printed as envd prints it
+ * (`error: …`, not a log line), exit code 1 as envd's. */
 export class UsageError extends UserError {
-  override readonly exitCode: number = 2;
   constructor(message: string, readonly command?: string) {
     super(message);
     this.name = "UsageError";
+  }
+}
+
+/** A command name the tree does not have; `where` is the path it was looked up under (empty at the top). */
+export class UnknownCommandError extends UserError {
+  constructor(readonly command: string, readonly where: string) {
+    // envd (urfave/cli) says "No help topic for 'x'"; ours adds what was meant, after envd's text.
+    super(`No help topic for '${command}': unknown command "${command}"${where ? ` for "${where}"` : ""}`);
+    this.name = "UnknownCommandError";
   }
 }
 

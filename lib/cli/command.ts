@@ -29,6 +29,10 @@ export interface GlobalOptions {
 /** What a command's run function receives. */
 export interface Invocation {
   flags: Record<string, FlagValue>;
+  /** The flags given on the command line, as opposed to defaulted. */
+  given: ReadonlySet<string>;
+  /** The program's name for messages: `envd` when installed under that name, else `envd-lite`. */
+  prog: string;
   args: string[];
   global: GlobalOptions;
   env: Record<string, string | undefined>;

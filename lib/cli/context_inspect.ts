@@ -1,10 +1,10 @@
 /** `context inspect` and `context show`: the resolved context, beyond what envd offers. */
 import { parse } from "smol-toml";
 import { renderContext } from "../config/mod.ts";
-import type { Context } from "../config/types.ts";
+import type { Context, ResolvedContext } from "../config/types.ts";
 import { UserError } from "../errors.ts";
 import { type CommandSpec, str } from "./command.ts";
-import { builderUrl, currentContext, loadContexts } from "./_contexts.ts";
+import { builderUrl, currentContext, loadContexts, markCurrent } from "./_contexts.ts";
 
 /** A context as JSON with the same keys as its TOML table (plus envd's builder_addr). */
 export function contextJson(c: Context): Record<string, unknown> {
@@ -29,8 +29,21 @@ export const contextInspect: CommandSpec = {
   ],
   run(inv) {
     const file = loadContexts(inv);
-    const resolved = currentContext(inv, file);
-    const name = str(inv, "name") ?? resolved.context.name;
+    const named = str(inv, "name");
+    let resolved: ResolvedContext;
+    try {
+      resolved = currentContext(inv, file);
+    } catch (err) {
+      // Showing a context by name needs no current one: a stale --context / ENVD_CONTEXT is only a warning.
+      if (named === undefined) throw err;
+      const current = markCurrent(inv, file.model);
+      resolved = {
+        context: file.model.contexts.find((c) => c.name === current)!,
+        file: file.path,
+        source: "file",
+      };
+    }
+    const name = named ?? resolved.context.name;
     const ctx = file.model.contexts.find((c) => c.name === name);
     if (!ctx) throw new UserError(`cannot find context "${name}"`);
     const from = file.text === null ? "embedded default (no contexts file yet)" : file.path;

@@ -2,11 +2,18 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { importContexts, renderContext, validateText } from "../config/mod.ts";
+import {
+  checkName,
+  checkTypes,
+  importContexts,
+  normalizeAddress,
+  renderContext,
+  validateText,
+} from "../config/mod.ts";
 import type { Context } from "../config/types.ts";
 import { InterruptedError, UsageError, UserError, wrapError } from "../errors.ts";
 import { bool, type CommandSpec, str } from "./command.ts";
-import { contextsPath, loadContexts } from "./_contexts.ts";
+import { contextsPath, loadContexts, markCurrent } from "./_contexts.ts";
 import { writeFileAtomic } from "../config/atomic_write.ts";
 
 // Stdin is read asynchronously so that Ctrl-C can interrupt a pipe that never closes.
@@ -78,7 +85,26 @@ export const contextExport: CommandSpec = {
   },
 };
 
+// envd-lite's own checks on one of envd's contexts: the reason it cannot be imported, or undefined.
+function importRefusal(c: Context): string | undefined {
+  try {
+    checkName(c.name);
+    checkTypes(c.builder, c.runner);
+    normalizeAddress(c.builder, c.builderAddress);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+/** Imports every context of envd's gob file that envd-lite accepts; each one it cannot take is named, with why. */
 async function importFromEnvd(inv: Parameters<NonNullable<CommandSpec["run"]>>[0]): Promise<void> {
+  if (inv.given.has("name")) {
+    throw new UsageError(
+      "--name cannot be used with --from-envd: it imports every context under its own name (rename one afterwards with export and import --name)",
+      "envd-lite context import",
+    );
+  }
   const { decodeEnvdContexts } = await import("../config/envd_gob.ts");
   const home = inv.env.HOME || homedir();
   const src = inv.args[0] ?? join(home, ".config", "envd", "contexts");
@@ -94,24 +120,38 @@ async function importFromEnvd(inv: Parameters<NonNullable<CommandSpec["run"]>>[0
   } catch (err) {
     throw wrapError(`${src}: not an envd contexts file`, err);
   }
-  const existing = new Set(loadContexts(inv).model.contexts.map((c) => c.name));
+  const file = loadContexts(inv);
+  const existing = new Set(file.model.contexts.map((c) => c.name));
   const take: Context[] = [];
-  for (const c of decoded.contexts) {
+  const fields = { cmd: "context import", from: src };
+  for (const e of decoded.contexts) {
+    const c: Context = {
+      name: e.name,
+      builder: e.builder,
+      builderAddress: e.builderAddress,
+      runner: e.runner,
+      ...(e.runnerAddress ? { runnerAddress: e.runnerAddress } : {}),
+    };
     if (existing.has(c.name)) {
-      inv.log.info(`Context ${c.name} already exists, skipped`, { cmd: "context import" });
+      inv.log.info(`Context ${c.name} already exists, skipped`, fields);
       continue;
     }
-    take.push({
-      name: c.name,
-      builder: c.builder,
-      builderAddress: c.builderAddress,
-      runner: c.runner,
-      ...(c.runnerAddress ? { runnerAddress: c.runnerAddress } : {}),
-    });
+    const refusal = importRefusal(c);
+    if (refusal) {
+      inv.log.warn(`Context ${e.name} is not imported: ${refusal}`, fields);
+      continue;
+    }
+    existing.add(c.name);
+    take.push({ ...c, builderAddress: normalizeAddress(c.builder, c.builderAddress) });
   }
   if (take.length) await importContexts(contextsPath(inv), take);
-  for (const c of take) inv.log.info(`Context ${c.name} is imported`, { cmd: "context import", from: src });
-  if (!take.length) inv.log.info("Nothing to import", { cmd: "context import", from: src });
+  for (const c of take) inv.log.info(`Context ${c.name} is imported`, fields);
+  const skipped = decoded.contexts.length - take.length;
+  inv.log.info(`Imported ${take.length} of ${decoded.contexts.length} envd contexts`, {
+    ...fields,
+    ...(skipped ? { skipped } : {}),
+  });
+  markCurrent(inv, file.model);
 }
 
 export const contextImport: CommandSpec = {
@@ -125,7 +165,8 @@ export const contextImport: CommandSpec = {
     {
       name: "from-envd",
       type: "bool",
-      help: "Import every context of an envd installation (FILE defaults to ~/.config/envd/contexts)",
+      help:
+        "Import every context of an envd installation that envd-lite accepts, naming each one it cannot take and why (FILE defaults to ~/.config/envd/contexts)",
     },
   ],
   async run(inv) {

@@ -2,7 +2,7 @@
 import { loadContextsFile, removeContext, useContext } from "../config/mod.ts";
 import { UserError, wrapError } from "../errors.ts";
 import { bool, type CommandSpec, str } from "./command.ts";
-import { contextsPath } from "./_contexts.ts";
+import { contextsPath, markCurrent } from "./_contexts.ts";
 
 const nameFlag = {
   name: "name",
@@ -18,12 +18,14 @@ export const contextUse: CommandSpec = {
   flags: [nameFlag],
   async run(inv) {
     const name = str(inv, "name")!;
+    let model;
     try {
-      await useContext(contextsPath(inv), name);
+      model = await useContext(contextsPath(inv), name);
     } catch (err) {
       throw wrapError(`failed to use the specified context ${name}`, err);
     }
     inv.log.info(`Current context is "${name}"`, { cmd: "context use" });
+    markCurrent(inv, model);
   },
 };
 
@@ -37,6 +39,7 @@ export const contextRm: CommandSpec = {
   }],
   async run(inv) {
     const name = str(inv, "name")!;
+    let model;
     try {
       const path = contextsPath(inv);
       if (bool(inv, "remove-builder")) {
@@ -48,10 +51,11 @@ export const contextRm: CommandSpec = {
         const { removeBuilder } = await import("./builder_lifecycle.ts");
         await removeBuilder(inv, ctx, true, false);
       }
-      await removeContext(path, name);
+      model = await removeContext(path, name);
     } catch (err) {
       throw wrapError("failed to remove context", err);
     }
     inv.log.info(`Context ${name} is removed`, { cmd: "context remove" });
+    markCurrent(inv, model);
   },
 };

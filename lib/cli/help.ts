@@ -7,7 +7,7 @@ function flagLine(f: FlagSpec): [string, string] {
   const value = f.type === "bool" ? "" : ` ${f.value ?? "value"}`;
   const extra = [
     f.default !== undefined && f.type !== "bool" ? `default: "${f.default}"` : "",
-    f.type === "strings" ? "repeatable" : "",
+    f.type === "strings" && !/\brepeatable\b/.test(f.help) ? "repeatable" : "",
     f.required ? "required" : "",
   ].filter(Boolean);
   return [`${names}${value}`, `${f.help}${extra.length ? ` (${extra.join(", ")})` : ""}`];
@@ -18,10 +18,10 @@ function columns(rows: [string, string][]): string {
   return rows.map(([a, b]) => `   ${a.padEnd(w)}  ${b}`).join("\n") + "\n";
 }
 
-/** The help page of the command at the end of `path`. */
-export function renderHelp(path: CommandSpec[]): string {
+/** The help page of the command at the end of `path`; `prog` names the program (`envd` when installed so). */
+export function renderHelp(path: CommandSpec[], prog = path[0].name): string {
   const cmd = path[path.length - 1];
-  const full = path.map((c) => c.name).join(" ");
+  const full = [prog, ...path.slice(1).map((c) => c.name)].join(" ");
   let s = `NAME:\n   ${full} - ${cmd.usage}\n\nUSAGE:\n   ${full}`;
   if (cmd.subcommands) s += " command [command options]";
   else s += `${cmd.flags?.length ? " [command options]" : ""}${cmd.args ? ` ${cmd.args}` : ""}`;
@@ -36,6 +36,10 @@ export function renderHelp(path: CommandSpec[]): string {
       ["ENVD_CONTEXT", "context to use for this run"],
       ["ENVD_CONTEXTS_FILE", "contexts file to use"],
       ["BUILDKIT_CONNECTING_TIMEOUT", "how long to wait for buildkitd to answer (Go duration, default 5s)"],
+      [
+        "BUILDKIT_RUNNING_TIMEOUT",
+        "how long a managed builder may take to start or stop (Go duration, default 3s)",
+      ],
       ["DOCKER_HOST", "Docker engine for docker-container and moby-worker builders and the docker runner"],
     ]);
   }

@@ -1,5 +1,5 @@
 /** Command-line parsing: global flags anywhere, the command path, then the command's own flags (urfave-compatible forms). */
-import { UsageError } from "../errors.ts";
+import { UnknownCommandError, UsageError } from "../errors.ts";
 import type { CommandSpec, FlagSpec, FlagValue, GlobalOptions } from "./command.ts";
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -26,12 +26,14 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
     help: "Log format: text or json",
   },
   { name: "help", alias: "h", type: "bool", help: "show help" },
-  { name: "version", type: "bool", help: "print the version" },
+  { name: "version", type: "bool", help: "print the version (before or after the command)" },
 ];
 
 export interface Parsed {
   path: CommandSpec[];
   flags: Record<string, FlagValue>;
+  /** The flags given on the command line (the rest hold their defaults). */
+  given: Set<string>;
   args: string[];
   global: GlobalOptions;
   help: boolean;
@@ -58,10 +60,11 @@ function findFlag(flags: FlagSpec[], name: string): FlagSpec | undefined {
   return flags.find((f) => f.name === name || f.alias === name);
 }
 
-function parseBool(raw: string, text: string): boolean {
-  if (/^(1|t|true|yes)$/i.test(text)) return true;
-  if (/^(0|f|false|no)$/i.test(text)) return false;
-  throw new UsageError(`invalid boolean value "${text}" for flag ${raw.split("=")[0]}`);
+// Go's flag package names a flag with one dash in its errors, however it was written.
+function parseBool(name: string, text: string): boolean {
+  if (/^(1|t|T|true|TRUE|True)$/.test(text)) return true; // strconv.ParseBool's forms
+  if (/^(0|f|F|false|FALSE|False)$/.test(text)) return false;
+  throw new UsageError(`invalid boolean value "${text}" for -${name}: parse error`);
 }
 
 /** Parses argv against the command tree rooted at `root`. */
@@ -81,10 +84,10 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
       rest.push(tok);
       continue;
     }
-    if (spec.type === "bool") global[spec.name] = f.inline === undefined ? true : parseBool(tok, f.inline);
+    if (spec.type === "bool") global[spec.name] = f.inline === undefined ? true : parseBool(f.name, f.inline);
     else if (f.inline !== undefined) global[spec.name] = f.inline;
     else if (i + 1 < argv.length) global[spec.name] = argv[++i];
-    else throw new UsageError(`flag needs an argument: --${spec.name}`);
+    else throw new UsageError(`flag needs an argument: -${f.name}`);
   }
   // Pass 2: the command path.
   const path: CommandSpec[] = [root];
@@ -93,13 +96,7 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
     const cur = path[path.length - 1];
     if (!cur.subcommands || rest[i].startsWith("-")) break;
     const sub = cur.subcommands.find((c) => c.name === rest[i]);
-    if (!sub) {
-      const where = path.slice(1).map((c) => c.name).join(" ");
-      throw new UsageError(
-        `unknown command "${rest[i]}"${where ? ` for "${where}"` : ""}`,
-        path.map((c) => c.name).join(" "),
-      );
-    }
+    if (!sub) throw new UnknownCommandError(rest[i], path.slice(1).map((c) => c.name).join(" "));
     path.push(sub);
   }
   const leaf = path[path.length - 1];
@@ -107,6 +104,7 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
   // Pass 3: the leaf's flags and positional arguments.
   const specs = leaf.flags ?? [];
   const flags: Record<string, FlagValue> = {};
+  const given = new Set<string>();
   const args: string[] = [];
   for (; i < rest.length; i++) {
     const tok = rest[i];
@@ -120,18 +118,20 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
       continue;
     }
     const spec = findFlag(specs, f.name);
-    if (!spec) throw new UsageError(`flag provided but not defined: ${tok.split("=")[0]}`, cmdName);
+    if (!spec) throw new UsageError(`flag provided but not defined: -${f.name}`, cmdName);
+    given.add(spec.name);
     let value: string | boolean;
-    if (spec.type === "bool") value = f.inline === undefined ? true : parseBool(tok, f.inline);
+    if (spec.type === "bool") value = f.inline === undefined ? true : parseBool(f.name, f.inline);
     else if (f.inline !== undefined) value = f.inline;
     else if (i + 1 < rest.length) value = rest[++i];
-    else throw new UsageError(`flag needs an argument: ${tok}`, cmdName);
+    else throw new UsageError(`flag needs an argument: -${f.name}`, cmdName);
     if (spec.type === "strings") {
       flags[spec.name] = [...((flags[spec.name] as string[] | undefined) ?? []), value as string];
     } else flags[spec.name] = value;
   }
   const help = global.help === true;
-  if (!help) {
+  // `--help` and `--version` answer whatever else the command line lacks.
+  if (!help && global.version !== true) {
     for (const spec of specs) {
       const v = flags[spec.name];
       if (v === undefined && spec.default !== undefined) flags[spec.name] = spec.default;
@@ -163,6 +163,7 @@ export function parseArgs(root: CommandSpec, argv: string[]): Parsed {
   return {
     path,
     flags,
+    given,
     args,
     help,
     version: global.version === true,

@@ -1,7 +1,7 @@
 /** The contexts file as a library: locate, load, resolve, change. */
 export { locateContextsFile } from "./locate.ts";
 export { changeContextsFile, loadContextsFile, type LoadedFile } from "./store.ts";
-export { resolveContext } from "./resolve.ts";
+export { markedCurrent, resolveContext } from "./resolve.ts";
 export {
   checkName,
   checkTypes,

@@ -21,6 +21,8 @@ export interface RunOptions {
   cwd?: string;
   stdin?: string;
   mode?: Mode;
+  /** Another executable to run instead (a peer such as the real envd, or envd-lite under another name). */
+  exe?: string;
   /** Sends this signal after the given milliseconds. */
   kill?: { signal: Deno.Signal; afterMs: number };
   timeoutMs?: number;
@@ -28,7 +30,9 @@ export interface RunOptions {
 
 /** Runs envd-lite with `args`; the environment is exactly `env` plus PATH. */
 export async function run(args: string[], opts: RunOptions = {}): Promise<Result> {
-  const [cmd, pre] = opts.mode === "deno"
+  const [cmd, pre] = opts.exe
+    ? [opts.exe, []]
+    : opts.mode === "deno"
     ? [DENO, ["run", "-A", "--quiet", join(ROOT, "main.ts")]]
     : [BIN, []];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
