@@ -22,6 +22,8 @@ function toSchema(spec: KeySpec): Record<string, unknown> {
       return { ...d, anyOf: [{ type: "string", pattern: DURATION }, { type: "integer", minimum: 0 }] };
     case "strings":
       return { ...d, type: "array", items: { type: "string" } };
+    case "any":
+      return { ...d, type: "object" };
     case "table":
     case "tables": {
       const obj = {

@@ -73,7 +73,7 @@ export const prune: CommandSpec = {
     try {
       let rules = [given];
       if (!anyFlag) {
-        const fromFile = pruneRulesFor(b.context, (m) => inv.log.warn(m));
+        const fromFile = pruneRulesFor(b.context, "oci", (m) => inv.log.warn(m));
         if (fromFile.length) {
           rules = fromFile;
           inv.log.info(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { workerGc } from "./gc_rules.ts";
 import { UserError } from "../errors.ts";
 import { validateText } from "./validate.ts";
 
@@ -78,7 +79,7 @@ keepDuration = "1h30m"
 [[context.default.worker.oci.gcpolicy]]
 keepDuration = 3600
 `);
-  const oci = m.contexts[0].worker!.oci!;
+  const oci = workerGc(m.contexts[0], "oci")!;
   assert.deepEqual(oci.gckeepstorage, { text: "512MB", bytes: 512 * 1024 * 1024 });
   assert.deepEqual(oci.reservedSpace, { text: "10%", percent: 10 });
   assert.deepEqual(oci.maxUsedSpace, { text: "1048576", bytes: 1048576 });
