@@ -5,7 +5,8 @@ import { FILE_SPEC, type KeySpec } from "../lib/config/schema.ts";
 
 // Regexes mirroring lib/config/values.ts, written independently so the schema test cross-checks them.
 const SIZE = "^([0-9]+%|[0-9]+(\\.[0-9]+)?\\s*[kKmMgGtTpP]?[iI]?[bB]?)$";
-const DURATION = "^[+]?(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
+// A string of digits is seconds, as buildkitd reads it.
+const DURATION = "^([0-9]+|[+]?(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$";
 
 function toSchema(spec: KeySpec): Record<string, unknown> {
   const d = { description: spec.doc };
