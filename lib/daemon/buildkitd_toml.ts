@@ -7,6 +7,7 @@
  * is the client's view of a remote daemon, while managed daemons are reached over a local unix socket (or
  * `buildctl dial-stdio` in their container), where TLS has no meaning and the listening address is a flag.
  */
+import { resolve } from "node:path";
 import { renderTables } from "../config/render.ts";
 import { CONTEXT_SPEC, type KeySpec } from "../config/schema.ts";
 import type { Context, RegistryConfig } from "../config/types.ts";
@@ -56,10 +57,10 @@ function dirNames(hosts: string[]): Map<string, string> {
   return out;
 }
 
-function renderRegistry(host: string, r: RegistryConfig, dir: string, files: DaemonFile[]): string {
+function renderRegistry(host: string, r: RegistryConfig, dir: string | null, files: DaemonFile[]): string {
   const where = `registry.${str(host)}`;
   const add = (source: string, name: string, secret: boolean, origin: string) => {
-    const target = `${dir}/${name}`;
+    const target = dir === null ? resolve(source) : `${dir}/${name}`;
     files.push({ source, target, secret, origin: `${where}.${origin}` });
     return target;
   };
@@ -76,8 +77,15 @@ function renderRegistry(host: string, r: RegistryConfig, dir: string, files: Dae
   return out;
 }
 
-/** Renders buildkitd.toml for `ctx`; files it names are placed under `filesDir` as the daemon sees it. */
-export function renderBuildkitdToml(ctx: Context, filesDir: string, serve?: ServeGrpc): RenderedConfig {
+/**
+ * Renders buildkitd.toml for `ctx`; files it names are placed under `filesDir` as the daemon sees it, or, with
+ * null, named where they are (absolute), for a daemon on this machine (`serve`, `context buildkitd-toml`).
+ */
+export function renderBuildkitdToml(
+  ctx: Context,
+  filesDir: string | null,
+  serve?: ServeGrpc,
+): RenderedConfig {
   const files: DaemonFile[] = [];
   let text = HEADER;
   if (ctx.buildkitd) text += renderTables([], CONTEXT_SPEC as KeySpec, ctx.buildkitd, { indent: "" });
@@ -93,7 +101,12 @@ export function renderBuildkitdToml(ctx: Context, filesDir: string, serve?: Serv
   const registries = Object.entries(ctx.registry ?? {});
   const dirs = dirNames(registries.map(([h]) => h));
   for (const [host, r] of registries) {
-    text += renderRegistry(host, r, `${filesDir}/registry/${dirs.get(host)}`, files);
+    text += renderRegistry(
+      host,
+      r,
+      filesDir === null ? null : `${filesDir}/registry/${dirs.get(host)}`,
+      files,
+    );
   }
   return { text, files };
 }

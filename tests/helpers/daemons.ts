@@ -24,6 +24,8 @@ export interface DaemonsEnv {
   /** docker-registry without auth, `127.0.0.1:PORT`. */
   registry: string;
   registryAuth: { address: string; user: string; password: string };
+  /** Our own containerd's socket (root and state under .daemons/containerd), for buildkitd's containerd worker. */
+  containerd: string;
   buildctl: string;
   buildkitd: string;
   buildkitVersion: string;
