@@ -104,6 +104,30 @@ Deno.test("containerd worker: a managed unix daemon rendered with [worker.contai
   }
 });
 
+Deno.test("builder info: a managed daemon whose context sets no GC key runs buildkitd's default (10% of the disk ...), and says so", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-dgc-"));
+  const toml =
+    `current = "o"\n[context.o]\nbuilder = "unix"\nbuilder-address = "${dir}/bk.sock"\n  [context.o.daemon]\n  rootless = false\n  [context.o.worker.oci]\n  max-parallelism = 2\n`;
+  const h = home(toml);
+  try {
+    const info = await run(["builder", "info", "-f", "json"], { env: h.env, timeoutMs: 90_000 });
+    assert.equal(info.code, 0, info.stderr);
+    const w = JSON.parse(info.stdout).workers[0];
+    assert.match(
+      w.gcSource,
+      /^buildkitd's default, as \[worker\.oci\] sets no GC key: reserve 10% of the disk/,
+    );
+    const ctx = validateText(toml, "contexts.toml").model.contexts[0];
+    const root = join(h.home, ".local/state/envd-lite/daemons/o/root");
+    assert.deepEqual(w.gcPolicies, expectedGcPolicy(ctx, root));
+    assert.equal(w.gcPolicies.length, 4);
+  } finally {
+    await run(["builder", "rm"], { env: h.env }).catch(() => {});
+    h.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("prune with no flags applies the rules of the worker the daemon reports: [worker.containerd], not [worker.oci]", async () => {
   const dir = mkdtempSync(join(tmpdir(), "envd-lite-cdp-"));
   // gc = false keeps the daemon's own GC from racing the prune; the rules still apply client-side.
