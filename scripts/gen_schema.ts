@@ -5,7 +5,8 @@ import { FILE_SPEC, type KeySpec } from "../lib/config/schema.ts";
 
 // Regexes mirroring lib/config/values.ts, written independently so the schema test cross-checks them.
 const SIZE = "^([0-9]+%|[0-9]+(\\.[0-9]+)?\\s*[kKmMgGtTpP]?[iI]?[bB]?)$";
-const DURATION = "^[+]?(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
+// A string of digits is seconds, as buildkitd reads it.
+const DURATION = "^([0-9]+|[+]?(0|(([0-9]+\\.?[0-9]*|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$";
 
 function toSchema(spec: KeySpec): Record<string, unknown> {
   const d = { description: spec.doc };
@@ -22,6 +23,8 @@ function toSchema(spec: KeySpec): Record<string, unknown> {
       return { ...d, anyOf: [{ type: "string", pattern: DURATION }, { type: "integer", minimum: 0 }] };
     case "strings":
       return { ...d, type: "array", items: { type: "string" } };
+    case "any":
+      return { ...d, type: "object" };
     case "table":
     case "tables": {
       const obj = {

@@ -44,16 +44,33 @@ export interface OpenBuilder {
   close(): Promise<void>;
 }
 
-/** Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker. */
+/**
+ * Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker.
+ * With `existing`, a managed daemon that does not exist is not created: undefined, after saying so.
+ */
 export async function openBuilder(
   inv: Invocation,
-  opts: { recreate?: boolean; image?: string } = {},
-): Promise<OpenBuilder> {
+  opts: { existing: true },
+): Promise<OpenBuilder | undefined>;
+export async function openBuilder(
+  inv: Invocation,
+  opts?: { recreate?: boolean; image?: string },
+): Promise<OpenBuilder>;
+export async function openBuilder(
+  inv: Invocation,
+  opts: { recreate?: boolean; image?: string; existing?: boolean } = {},
+): Promise<OpenBuilder | undefined> {
   const { context } = currentContext(inv);
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
   if (driver.bootstrap) {
-    const boot = await driver.bootstrap({ signal: inv.signal, recreate: opts.recreate, image: opts.image });
+    const boot = await driver.bootstrap({ ...opts, signal: inv.signal });
+    if (boot.absent) {
+      inv.log.info(
+        `context ${context.name} has no builder to use: ${boot.absent}; nothing done (bootstrap creates it)`,
+      );
+      return undefined;
+    }
     if (boot.message) inv.log.warn(boot.message, { context: context.name });
     if (opts.image && !boot.created) {
       inv.log.warn(

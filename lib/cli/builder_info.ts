@@ -1,6 +1,9 @@
 /** `builder info` and `builder workers`: what the daemon reports (buildctl's `debug workers`, plus version and GC). */
 import type { GcPolicy, Platform, Worker } from "../buildkit/client.ts";
+import { gcUnset, workerGc } from "../config/gc_rules.ts";
+import type { Context } from "../config/types.ts";
 import { type CommandSpec, str } from "./command.ts";
+import { reportedWorker } from "./prune.ts";
 import { openBuilder } from "./_builder.ts";
 import { builderUrl } from "./_contexts.ts";
 import { renderPlainTable } from "./table.ts";
@@ -23,10 +26,23 @@ function policyText(p: GcPolicy): string {
   return parts.join(" ") || "(no limits)";
 }
 
-function workerText(w: Worker): string {
+/** Where a worker's GC policy comes from, in words: the context's table, or buildkitd's default, or the daemon's own. */
+export function gcSource(ctx: Context, managed: boolean, w: Worker): string {
+  if (w.gcPolicies.length === 0) return "none: garbage collection is off";
+  const name = reportedWorker(w.labels);
+  if (!managed || !name) {
+    return "as the daemon reports it (envd-lite does not configure this daemon; `prune` applies the context's GC keys)";
+  }
+  const gc = workerGc(ctx, name);
+  if (!gcUnset(gc)) return `from context ${ctx.name}'s [worker.${name}]`;
+  return `buildkitd's default, as [worker.${name}] sets no GC key: reserve 10% of the disk (at most 10GB), ` +
+    "keep 20% free, use at most 80% (at most 100GB)";
+}
+
+function workerText(w: Worker, source?: string): string {
   let s = `  ID:         ${w.id}\n  Platforms:  ${w.platforms.map(platformText).join(", ")}\n  Labels:\n`;
   for (const k of Object.keys(w.labels).sort()) s += `    ${k}=${w.labels[k]}\n`;
-  s += "  GC policy:\n";
+  s += `  GC policy:${source ? ` (${source})` : ""}\n`;
   w.gcPolicies.forEach((p, i) => (s += `    #${i} ${policyText(p)}\n`));
   return s;
 }
@@ -50,17 +66,19 @@ export const builderInfo: CommandSpec = {
     try {
       const info = await b.client.info({ signal: inv.signal });
       const address = builderUrl(b.context.builder, b.context.builderAddress);
+      const managed = b.driver.bootstrap !== undefined;
+      const sources = b.workers.map((w) => gcSource(b.context, managed, w));
       if (str(inv, "format") === "json") {
+        const workers = b.workers.map((w, i) => ({ ...w, gcSource: sources[i] }));
         inv.out.stdout(
-          JSON.stringify({ context: b.context.name, address, buildkit: info, workers: b.workers }, null, 2) +
-            "\n",
+          JSON.stringify({ context: b.context.name, address, buildkit: info, workers }, null, 2) + "\n",
         );
         return;
       }
       let s = `Context:   ${b.context.name} (${address})\nBuildKit:  ${info.version || "(not reported)"}`;
       s += info.package ? ` (${info.package}${info.revision ? ` ${info.revision}` : ""})` : "";
       s += `\nWorkers:   ${b.workers.length}\n`;
-      inv.out.stdout(s + b.workers.map(workerText).join("\n"));
+      inv.out.stdout(s + b.workers.map((w, i) => workerText(w, sources[i])).join("\n"));
     } finally {
       await b.close();
     }
@@ -75,7 +93,7 @@ export const builderWorkers: CommandSpec = {
     const b = await openBuilder(inv);
     try {
       if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(b.workers, null, 2) + "\n");
-      else if (inv.flags.verbose === true) inv.out.stdout(b.workers.map(workerText).join("\n"));
+      else if (inv.flags.verbose === true) inv.out.stdout(b.workers.map((w) => workerText(w)).join("\n"));
       else {inv.out.stdout(
           renderPlainTable(
             ["ID", "PLATFORMS"],

@@ -1,5 +1,6 @@
 /** `context inspect` and `context show`: the resolved context, beyond what envd offers. */
 import { parse } from "smol-toml";
+import { keysWithoutEffect } from "../config/effect.ts";
 import { renderContext } from "../config/mod.ts";
 import type { Context, ResolvedContext } from "../config/types.ts";
 import { UserError } from "../errors.ts";
@@ -54,6 +55,7 @@ export const contextInspect: CommandSpec = {
             ...contextJson(ctx),
             current: ctx.name === resolved.context.name,
             file: file.text === null ? null : file.path,
+            noEffect: keysWithoutEffect(ctx),
           },
           null,
           2,
@@ -65,7 +67,8 @@ export const contextInspect: CommandSpec = {
           resolved.source === "file" ? "the file" : resolved.source === "env" ? "ENVD_CONTEXT" : "--context"
         })`
         : "";
-      inv.out.stdout(`# context "${ctx.name}"${mark}\n# from ${from}\n${renderContext(ctx)}`);
+      const notes = keysWithoutEffect(ctx).map((n) => `# note: ${n}\n`).join("");
+      inv.out.stdout(`# context "${ctx.name}"${mark}\n# from ${from}\n${notes}${renderContext(ctx)}`);
     }
     return Promise.resolve();
   },

@@ -85,7 +85,8 @@ export const du: CommandSpec = {
     },
   ],
   async run(inv) {
-    const b = await openBuilder(inv);
+    const b = await openBuilder(inv, { existing: true });
+    if (!b) return;
     try {
       const records = await b.client.diskUsage({ filters: strs(inv, "filter"), signal: inv.signal });
       // buildctl's client sorts by size, then id (byte order).

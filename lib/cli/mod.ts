@@ -9,6 +9,8 @@ import { builderRm, builderStop } from "./builder_lifecycle.ts";
 import { completionCommand } from "./completion.ts";
 import { du } from "./du.ts";
 import { prune } from "./prune.ts";
+import { serve } from "./serve.ts";
+import { contextBuildkitdToml } from "./context_buildkitd_toml.ts";
 import { contextCreate } from "./context_create.ts";
 import { contextInspect, contextShow } from "./context_inspect.ts";
 import { contextLs } from "./context_ls.ts";
@@ -31,6 +33,7 @@ const EXTRA_COMMANDS: CommandSpec[] = [
   },
   du,
   prune,
+  serve,
 ];
 
 /** The whole command tree. */
@@ -51,6 +54,7 @@ export const ROOT: CommandSpec = {
         contextUpdate,
         contextExport,
         contextImport,
+        contextBuildkitdToml,
       ],
     },
     ...EXTRA_COMMANDS,

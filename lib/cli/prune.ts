@@ -1,7 +1,11 @@
-/** `prune`: delete BuildKit cache; with no limits given, apply the context's [worker.oci] GC rules client-side. */
+/**
+ * `prune`: delete BuildKit cache; with no limits given, apply client-side the GC rules of the context's
+ * `[worker.W]`, W being the worker the daemon reports (executor label `oci` or `containerd`).
+ */
 import type { PruneOptions, UsageRecord } from "../buildkit/client.ts";
 import { type PruneRule, pruneRulesFor } from "../config/gc_rules.ts";
 import { parseGoDuration, parseSize } from "../config/values.ts";
+import { WORKER_NAMES, type WorkerName } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { bool, type CommandSpec, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
@@ -32,9 +36,16 @@ function keepDuration(text: string | undefined): number {
   return ms;
 }
 
+/** The worker table that configures a daemon's worker, by the executor label buildkitd gives it. */
+export function reportedWorker(labels: Record<string, string>): WorkerName | undefined {
+  const executor = labels["org.mobyproject.buildkit.worker.executor"];
+  return (WORKER_NAMES as readonly string[]).includes(executor) ? executor as WorkerName : undefined;
+}
+
 export const prune: CommandSpec = {
   name: "prune",
-  usage: "Clean up the build cache (with no limits given, apply the context's [worker.oci] gcpolicy)",
+  usage:
+    "Clean up the build cache (with no limits given, apply the GC rules of the context's [worker.oci|containerd])",
   flags: [
     { name: "all", type: "bool", help: "Include internal and frontend records" },
     {
@@ -49,14 +60,18 @@ export const prune: CommandSpec = {
       value: "SIZE",
       help: "Keep data below this limit (in MB, or a size like 20GB)",
     },
-    {
-      name: "filter",
-      alias: "f",
-      type: "strings",
-      value: "FILTER",
-      help: "Filter records, e.g. type==source.local",
-    },
+    // No -f here: across envd-lite's commands -f is --format (buildctl, too, gives --format no short form).
+    { name: "filter", type: "strings", value: "FILTER", help: "Filter records, e.g. type==source.local" },
     { name: "verbose", alias: "v", type: "bool", help: "List every deleted record" },
+    {
+      name: "format",
+      alias: "f",
+      type: "string",
+      value: "FORMAT",
+      default: "table",
+      choices: ["table", "json"],
+      help: "Output format: table, or json (the deleted records)",
+    },
   ],
   async run(inv) {
     const given: PruneRule = {
@@ -69,17 +84,19 @@ export const prune: CommandSpec = {
     };
     const anyFlag = given.all || given.filters.length > 0 || given.keepDurationMs > 0 ||
       given.reservedSpace > 0;
-    const b = await openBuilder(inv);
+    const b = await openBuilder(inv, { existing: true });
+    if (!b) return;
     try {
       let rules = [given];
       if (!anyFlag) {
-        const fromFile = pruneRulesFor(b.context, (m) => inv.log.warn(m));
+        const worker = reportedWorker(b.workers[0]?.labels ?? {});
+        const fromFile = worker ? pruneRulesFor(b.context, worker, (m) => inv.log.warn(m)) : [];
         if (fromFile.length) {
           rules = fromFile;
           inv.log.info(
             `applying ${fromFile.length} GC rule${
               fromFile.length > 1 ? "s" : ""
-            } of context ${b.context.name}`,
+            } of context ${b.context.name}'s [worker.${worker}]`,
             { cmd: "prune" },
           );
         }
@@ -89,7 +106,8 @@ export const prune: CommandSpec = {
         const opts: PruneOptions = { ...r, signal: inv.signal };
         deleted.push(...await b.client.prune(opts));
       }
-      inv.out.stdout(pruneListing(deleted, bool(inv, "verbose")));
+      if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(deleted, null, 2) + "\n");
+      else inv.out.stdout(pruneListing(deleted, bool(inv, "verbose")));
     } finally {
       await b.close();
     }

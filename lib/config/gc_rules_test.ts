@@ -22,7 +22,7 @@ builder-address = "h:1"
     "t.toml",
   );
   const warnings: string[] = [];
-  const rules = pruneRulesFor(model.contexts[0], (m) => warnings.push(m));
+  const rules = pruneRulesFor(model.contexts[0], "oci", (m) => warnings.push(m));
   assert.deepEqual(rules, [
     {
       all: false,
@@ -46,7 +46,7 @@ builder-address = "h:1"
     'context.default.worker.oci.minFreeSpace = "10%" is a share of the daemon\'s disk, which prune cannot apply from the client; ignoring it',
   ]);
   assert.deepEqual(
-    pruneRulesFor({ name: "x", builder: "tcp", builderAddress: "h:1", runner: "docker" }, () => {}),
+    pruneRulesFor({ name: "x", builder: "tcp", builderAddress: "h:1", runner: "docker" }, "oci", () => {}),
     [],
   );
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { workerGc } from "./gc_rules.ts";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,7 +29,7 @@ Deno.test("the hand-written fixture parses: order, quoting, nested tables", () =
   const remote = model.contexts[1];
   assert.deepEqual(remote.tls, { ca: "/etc/envd/ca.pem", servername: "buildkitd.internal" });
   assert.deepEqual(remote.registry, { "docker.io": { mirrors: ["mirror.gcr.io"] } });
-  const oci = model.contexts[0].worker!.oci!;
+  const oci = workerGc(model.contexts[0], "oci")!;
   assert.equal(oci.gckeepstorage!.bytes, 20 * 1024 ** 3);
   assert.deepEqual(oci.gcpolicy![0].filters, ["type==source.local", "type==exec.cachemount"]);
   assert.equal(oci.gcpolicy![0].keepDuration!.ms, 48 * 3600e3);

@@ -22,7 +22,7 @@ export interface TlsConfig {
   servername?: string;
 }
 
-/** One `[[context.N.worker.oci.gcpolicy]]` entry. */
+/** One `[[context.N.worker.W.gcpolicy]]` entry, typed. */
 export interface GcPolicy {
   all?: boolean;
   filters?: string[];
@@ -33,18 +33,22 @@ export interface GcPolicy {
   minFreeSpace?: Size;
 }
 
-/** `[context.N.worker.oci]`. */
-export interface OciWorkerConfig {
+/** The GC keys of `[context.N.worker.W]`, typed (see `workerGc`). */
+export interface WorkerGc {
   gc?: boolean;
   gckeepstorage?: Size;
   reservedSpace?: Size;
   maxUsedSpace?: Size;
   minFreeSpace?: Size;
-  snapshotter?: string;
-  platforms?: string[];
-  maxParallelism?: number;
   gcpolicy?: GcPolicy[];
 }
+
+/** The two workers buildkitd has, by their buildkitd.toml table name (and executor label). */
+export const WORKER_NAMES = ["oci", "containerd"] as const;
+export type WorkerName = typeof WORKER_NAMES[number];
+
+/** A TOML value as the file holds it (after validation against the schema). */
+export type RawTable = Record<string, unknown>;
 
 /** `[context.N.registry."host"]`. */
 export interface RegistryConfig {
@@ -63,6 +67,17 @@ export interface DaemonConfig {
   state?: string;
 }
 
+/** `[context.N.serve]`: how `envd-lite serve` runs this context's daemon on the builder machine. */
+export interface ServeConfig {
+  address?: string[];
+  cert?: string;
+  key?: string;
+  ca?: string;
+  rootless?: boolean;
+  state?: string;
+  flags?: string[];
+}
+
 /** One context: envd's 5-tuple plus the buildkitd.toml-shaped sections. */
 export interface Context {
   name: string;
@@ -71,9 +86,14 @@ export interface Context {
   runner: string;
   runnerAddress?: string;
   tls?: TlsConfig;
-  worker?: { oci?: OciWorkerConfig };
   registry?: Record<string, RegistryConfig>;
+  /**
+   * Every other buildkitd.toml key of the context ([worker.oci], [worker.containerd], debug, [dns], ...) exactly as
+   * the file holds it: rendering it back writes the same value forms (an integer stays an integer).
+   */
+  buildkitd?: RawTable;
   daemon?: DaemonConfig;
+  serve?: ServeConfig;
 }
 
 /** The whole file: contexts in file order and the current one. */

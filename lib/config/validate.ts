@@ -1,9 +1,9 @@
 /** TOML text → ContextsFile, or one error naming the file, line and key. */
 import { parse as parseToml, TomlError } from "smol-toml";
 import { UserError } from "../errors.ts";
-import { FILE_SPEC, type KeySpec, NAME_PATTERN } from "./schema.ts";
-import { lineOf, type PathPart, scanToml, type Statement } from "./toml_scan.ts";
-import type { Context, ContextsFile, Duration, GcPolicy, Size } from "./types.ts";
+import { FILE_SPEC, type KeySpec, MODEL_KEYS, NAME_PATTERN } from "./schema.ts";
+import { hasPrefix, lineOf, type PathPart, scanToml, type Statement } from "./toml_scan.ts";
+import type { Context, ContextsFile, RawTable } from "./types.ts";
 import { parseConfigDuration, parseSize } from "./values.ts";
 
 /** What envd writes into a fresh installation (with envd-lite's docker-container default). */
@@ -177,6 +177,9 @@ function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[])
     case "strings":
       if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) bad("an array of strings");
       return;
+    case "any":
+      if (!isTable(v)) bad("a table");
+      return;
     case "tables":
       if (!Array.isArray(v) || v.some((x) => !isTable(x))) return void bad("an array of tables ([[...]])");
       v.forEach((item, i) => checkKeys(spec, item as Record<string, unknown>, [...path, i], out));
@@ -209,11 +212,15 @@ function checkKeys(
   for (const [k, item] of Object.entries(v)) {
     const sub = spec.keys[k];
     if (!sub) {
-      const hint = closest(k, Object.keys(spec.keys));
+      const close = closest(k, Object.keys(spec.keys));
       const where = path.length ? ` in [${formatPath(path)}]` : "";
+      // `[context.a.b]` is context "a" with a table "b": a dotted context name needs quotes.
+      const dotted = path.length === 2 && path[0] === "context" && isTable(item) && !close
+        ? ` (to name a context "${path[1]}.${k}", quote it: [context."${path[1]}.${k}"])`
+        : "";
       out.push({
         path: [...path, k],
-        message: `unknown key "${k}"${where}${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        message: `unknown key "${k}"${where}${close ? ` (did you mean "${close}"?)` : dotted}`,
       });
       continue;
     }
@@ -222,17 +229,6 @@ function checkKeys(
   for (const r of spec.required ?? []) {
     if (!(r in v)) out.push({ path, message: `[${formatPath(path)}] is missing the required key "${r}"` });
   }
-}
-
-const sizeOf = (v: unknown): Size | undefined =>
-  v === undefined ? undefined : { text: String(v), ...parseSize(v as string | number)! };
-const durationOf = (v: unknown): Duration | undefined =>
-  v === undefined ? undefined : { text: String(v), ms: parseConfigDuration(v as string | number)! };
-
-// Copies only defined fields, so absent keys stay absent (and JSON output stays clean).
-function compact<T extends object>(o: T): T | undefined {
-  const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  return Object.keys(out).length ? out : undefined;
 }
 
 /** Builds the typed model from a document that passed `checkDocument`. Contexts keep file order. */
@@ -244,11 +240,11 @@ export function toModel(doc: Record<string, unknown>, order: string[]): Contexts
   return { current: (doc.current as string | undefined) ?? "default", contexts };
 }
 
+// Plain data only: smol-toml's dates are Date objects, which structuredClone keeps and deepEqual compares.
+const copy = <T>(v: T): T => structuredClone(v);
+
 function toContext(name: string, t: Record<string, unknown>): Context {
   const grpc = t.grpc as Record<string, Record<string, string>> | undefined;
-  const oci = (t.worker as Record<string, Record<string, unknown>> | undefined)?.oci;
-  const registry = t.registry as Record<string, Record<string, unknown>> | undefined;
-  const daemon = t.daemon as Record<string, unknown> | undefined;
   const ctx: Context = {
     name,
     builder: t.builder as string,
@@ -257,35 +253,29 @@ function toContext(name: string, t: Record<string, unknown>): Context {
   };
   if (typeof t["runner-address"] === "string") ctx.runnerAddress = t["runner-address"];
   if (grpc?.tls) ctx.tls = { ...grpc.tls };
-  if (oci) {
-    const worker = compact({
-      gc: oci.gc as boolean | undefined,
-      gckeepstorage: sizeOf(oci.gckeepstorage),
-      reservedSpace: sizeOf(oci.reservedSpace),
-      maxUsedSpace: sizeOf(oci.maxUsedSpace),
-      minFreeSpace: sizeOf(oci.minFreeSpace),
-      snapshotter: oci.snapshotter as string | undefined,
-      platforms: oci.platforms as string[] | undefined,
-      maxParallelism: oci["max-parallelism"] as number | undefined,
-      gcpolicy: (oci.gcpolicy as Record<string, unknown>[] | undefined)?.map((p): GcPolicy =>
-        compact({
-          all: p.all as boolean | undefined,
-          filters: p.filters as string[] | undefined,
-          keepDuration: durationOf(p.keepDuration),
-          keepBytes: sizeOf(p.keepBytes),
-          reservedSpace: sizeOf(p.reservedSpace),
-          maxUsedSpace: sizeOf(p.maxUsedSpace),
-          minFreeSpace: sizeOf(p.minFreeSpace),
-        }) ?? {}
-      ),
-    });
-    ctx.worker = { oci: worker ?? {} };
-  }
-  if (registry) {
-    ctx.registry = Object.fromEntries(Object.entries(registry).map(([host, r]) => [host, { ...r }]));
-  }
-  if (daemon) ctx.daemon = { ...daemon } as Context["daemon"];
+  const rest: RawTable = {};
+  for (const [k, v] of Object.entries(t)) if (!MODEL_KEYS.includes(k)) rest[k] = copy(v);
+  if (Object.keys(rest).length) ctx.buildkitd = rest;
+  if (t.registry) ctx.registry = copy(t.registry) as Context["registry"];
+  if (t.daemon) ctx.daemon = copy(t.daemon) as Context["daemon"];
+  if (t.serve) ctx.serve = copy(t.serve) as Context["serve"];
   return ctx;
+}
+
+/** The first line of `statements` that defines `path` or anything below it (an unknown `[contexts.a]`, say). */
+function lineFor(statements: Statement[], path: PathPart[]): number | undefined {
+  if (path.length === 0) return undefined;
+  return lineOf(statements, path) ?? statements.find((s) => hasPrefix(s.path, path))?.line;
+}
+
+/** The problems after the first, one `FILE:LINE: message` line each: what `--debug` prints under the error. */
+export class MoreProblems extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "MoreProblems";
+    // The CLI prints a cause's stack under the error with --debug; here that is the list itself.
+    this.stack = lines.join("\n");
+  }
 }
 
 /** Text → model; every problem is reported as `FILE:LINE: message`, the first one thrown.
@@ -299,12 +289,13 @@ export function validateText(
   const statements = scanToml(text);
   const problems = checkDocument(doc, opts);
   if (problems.length > 0) {
-    const p = problems[0];
-    const line = lineOf(statements, p.path.length ? p.path : ["current"]);
-    const more = problems.length > 1
-      ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})`
-      : "";
-    throw new UserError(`${file}${line ? `:${line}` : ""}: ${p.message}${more}`);
+    const lines = problems.map((p) => {
+      const line = lineFor(statements, p.path.length ? p.path : ["current"]);
+      return `${file}${line ? `:${line}` : ""}: ${p.message}`;
+    });
+    const n = lines.length - 1;
+    const more = n > 0 ? ` (and ${n} more problem${n > 1 ? "s" : ""}; --debug lists them all)` : "";
+    throw new UserError(lines[0] + more, n > 0 ? { cause: new MoreProblems(lines) } : undefined);
   }
   const order: string[] = [];
   for (const s of statements) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { workerGc } from "./gc_rules.ts";
 import { UserError } from "../errors.ts";
 import { validateText } from "./validate.ts";
 
@@ -78,7 +79,7 @@ keepDuration = "1h30m"
 [[context.default.worker.oci.gcpolicy]]
 keepDuration = 3600
 `);
-  const oci = m.contexts[0].worker!.oci!;
+  const oci = workerGc(m.contexts[0], "oci")!;
   assert.deepEqual(oci.gckeepstorage, { text: "512MB", bytes: 512 * 1024 * 1024 });
   assert.deepEqual(oci.reservedSpace, { text: "10%", percent: 10 });
   assert.deepEqual(oci.maxUsedSpace, { text: "1048576", bytes: 1048576 });
@@ -102,4 +103,34 @@ Deno.test("context names that need quoting, and numeric-looking names, keep file
     'current = "2"\n[context.b]\nbuilder = "tcp"\n[context."a.b"]\nbuilder = "tcp"\n[context.2]\nbuilder = "unix"\n',
   );
   assert.deepEqual(m.contexts.map((c) => c.name), ["b", "a.b", "2"]);
+});
+
+Deno.test("every problem has a line: unknown top-level tables, dotted names get a quoting hint, all listed", () => {
+  assert.equal(
+    err('# c\n\n[contexts.a]\nbuilder = "tcp"\n'),
+    'f.toml:3: unknown key "contexts" (did you mean "context"?)',
+  );
+  assert.equal(err("x = 1\n[colours.a.b]\ny = 2\n").split(" (and")[0], 'f.toml:1: unknown key "x"');
+  assert.ok(
+    err('current = "a"\n[context.a]\nbuilder = "tcp"\n[context.a.b]\nbuilder = "tcp"\n').startsWith(
+      'f.toml:4: unknown key "b" in [context.a] (to name a context "a.b", quote it: [context."a.b"])',
+    ),
+  );
+  // The problems after the first come with the error as its cause, one FILE:LINE line each (--debug prints them).
+  let caught: unknown;
+  try {
+    validateText('[contexts.a]\nx = 1\n[context.default]\nbuilder = "tcpp"\nbulder = 1\n', "f.toml");
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof UserError);
+  assert.match(
+    caught.message,
+    /^f\.toml:1: unknown key "contexts".* \(and 2 more problems; --debug lists them all\)$/,
+  );
+  assert.deepEqual((caught.cause as Error).stack!.split("\n"), [
+    'f.toml:1: unknown key "contexts" (did you mean "context"?)',
+    'f.toml:4: context.default.builder: unknown builder type "tcpp" (one of docker-container, kube-pod, tcp, unix, moby-worker, nerdctl-container)',
+    'f.toml:5: unknown key "bulder" in [context.default] (did you mean "builder"?)',
+  ]);
 });

@@ -49,9 +49,11 @@ export function parseGoDuration(text: string): number | null {
   return m[1] === "-" ? -total : total;
 }
 
-/** Durations in buildkitd.toml: a Go duration string, or an integer number of seconds. */
+/** Durations in buildkitd.toml: a Go duration string, or a number of seconds (an integer, or its digits as a string). */
 export function parseConfigDuration(value: string | number): number | null {
   if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value * 1000 : null;
+  // buildkitd tries Go's syntax first, then the whole text as integer seconds: "7200" is two hours.
+  if (/^\d+$/.test(value)) return parseConfigDuration(Number(value));
   const ms = parseGoDuration(value);
   return ms !== null && ms >= 0 ? ms : null;
 }

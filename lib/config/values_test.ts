@@ -26,5 +26,8 @@ Deno.test("parseGoDuration: Go's syntax", () => {
     assert.equal(parseGoDuration(bad), null, bad);
   }
   assert.equal(parseConfigDuration(60), 60e3);
+  // buildkitd falls back to integer seconds for a string Go's syntax refuses (checked on buildkitd v0.29.0).
+  assert.equal(parseConfigDuration("7200"), 7200e3);
+  assert.equal(parseConfigDuration(" 7200"), null);
   assert.equal(parseConfigDuration("-1s"), null);
 });

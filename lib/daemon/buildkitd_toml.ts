@@ -1,12 +1,16 @@
 /**
- * A context's `[worker.oci]` and `[registry."host"]` tables rendered as the managed daemon's buildkitd.toml, so the
- * contexts file stays the one source of truth. Pure: files the config names are listed, not read.
+ * A context's buildkitd.toml keys ([worker.oci], [worker.containerd], debug, [dns], [history], ...) and its
+ * `[registry."host"]` tables rendered as the managed daemon's buildkitd.toml, so the contexts file stays the one
+ * source of truth. Pure: files the config names are listed, not read.
  *
- * No `[grpc]` table is rendered: a context's `[grpc.tls]` is the client's view of a remote daemon, while managed
- * daemons are reached over a local unix socket (or `buildctl dial-stdio` in their container), where TLS has no
- * meaning; listening addresses come from the `--addr` flag, and debug from `[daemon].flags` (`--debug`).
+ * `[grpc]` is rendered only for `serve` (its `[serve]` addresses and server certificates): a context's `[grpc.tls]`
+ * is the client's view of a remote daemon, while managed daemons are reached over a local unix socket (or
+ * `buildctl dial-stdio` in their container), where TLS has no meaning and the listening address is a flag.
  */
-import type { Context, Duration, GcPolicy, OciWorkerConfig, RegistryConfig, Size } from "../config/types.ts";
+import { resolve } from "node:path";
+import { renderTables } from "../config/render.ts";
+import { CONTEXT_SPEC, type KeySpec } from "../config/schema.ts";
+import type { Context, RegistryConfig } from "../config/types.ts";
 
 /** A file the rendered config refers to: copied from `source` (a path on this machine) to `target` (the daemon's view). */
 export interface DaemonFile {
@@ -28,36 +32,15 @@ const HEADER =
 
 const str = (s: string) => JSON.stringify(s); // a JSON string is a valid TOML basic string
 const strs = (a: string[]) => `[${a.map(str).join(", ")}]`;
-// Digits only means the user wrote a TOML integer (bytes, or seconds); keep it one, as buildkitd reads both.
-const sized = (v: Size | Duration) => (/^\d+$/.test(v.text) ? v.text : str(v.text));
 
 function line(key: string, value: string | undefined): string {
   return value === undefined ? "" : `  ${key} = ${value}\n`;
 }
 
-function renderOci(oci: OciWorkerConfig): string {
-  let body = "";
-  body += line("gc", oci.gc === undefined ? undefined : String(oci.gc));
-  body += line("gckeepstorage", oci.gckeepstorage && sized(oci.gckeepstorage));
-  body += line("reservedSpace", oci.reservedSpace && sized(oci.reservedSpace));
-  body += line("maxUsedSpace", oci.maxUsedSpace && sized(oci.maxUsedSpace));
-  body += line("minFreeSpace", oci.minFreeSpace && sized(oci.minFreeSpace));
-  body += line("snapshotter", oci.snapshotter && str(oci.snapshotter));
-  body += line("platforms", oci.platforms && strs(oci.platforms));
-  body += line("max-parallelism", oci.maxParallelism === undefined ? undefined : String(oci.maxParallelism));
-  let out = body ? `\n[worker.oci]\n${body}` : "";
-  for (const p of oci.gcpolicy ?? []) out += `\n[[worker.oci.gcpolicy]]\n${renderPolicy(p)}`;
-  return out;
-}
-
-function renderPolicy(p: GcPolicy): string {
-  return line("all", p.all === undefined ? undefined : String(p.all)) +
-    line("filters", p.filters && strs(p.filters)) +
-    line("keepDuration", p.keepDuration && sized(p.keepDuration)) +
-    line("keepBytes", p.keepBytes && sized(p.keepBytes)) +
-    line("reservedSpace", p.reservedSpace && sized(p.reservedSpace)) +
-    line("maxUsedSpace", p.maxUsedSpace && sized(p.maxUsedSpace)) +
-    line("minFreeSpace", p.minFreeSpace && sized(p.minFreeSpace));
+/** The server side `serve` adds: listening addresses and `[grpc.tls]` certificates (paths on this machine). */
+export interface ServeGrpc {
+  address: string[];
+  tls?: { cert?: string; key?: string; ca?: string };
 }
 
 // One directory per registry host; `:` (a port) and other odd characters become `_`, clashes get a suffix.
@@ -74,10 +57,10 @@ function dirNames(hosts: string[]): Map<string, string> {
   return out;
 }
 
-function renderRegistry(host: string, r: RegistryConfig, dir: string, files: DaemonFile[]): string {
+function renderRegistry(host: string, r: RegistryConfig, dir: string | null, files: DaemonFile[]): string {
   const where = `registry.${str(host)}`;
   const add = (source: string, name: string, secret: boolean, origin: string) => {
-    const target = `${dir}/${name}`;
+    const target = dir === null ? resolve(source) : `${dir}/${name}`;
     files.push({ source, target, secret, origin: `${where}.${origin}` });
     return target;
   };
@@ -94,15 +77,36 @@ function renderRegistry(host: string, r: RegistryConfig, dir: string, files: Dae
   return out;
 }
 
-/** Renders buildkitd.toml for `ctx`; files it names are placed under `filesDir` as the daemon sees it. */
-export function renderBuildkitdToml(ctx: Context, filesDir: string): RenderedConfig {
+/**
+ * Renders buildkitd.toml for `ctx`; files it names are placed under `filesDir` as the daemon sees it, or, with
+ * null, named where they are (absolute), for a daemon on this machine (`serve`, `context buildkitd-toml`).
+ */
+export function renderBuildkitdToml(
+  ctx: Context,
+  filesDir: string | null,
+  serve?: ServeGrpc,
+): RenderedConfig {
   const files: DaemonFile[] = [];
   let text = HEADER;
-  if (ctx.worker?.oci) text += renderOci(ctx.worker.oci);
+  if (ctx.buildkitd) text += renderTables([], CONTEXT_SPEC as KeySpec, ctx.buildkitd, { indent: "" });
+  if (serve) {
+    text += `\n[grpc]\n${line("address", strs(serve.address))}`;
+    const tls = serve.tls ?? {};
+    if (tls.cert || tls.key || tls.ca) {
+      text += `\n  [grpc.tls]\n${line("cert", tls.cert && str(tls.cert))}${
+        line("key", tls.key && str(tls.key))
+      }${line("ca", tls.ca && str(tls.ca))}`;
+    }
+  }
   const registries = Object.entries(ctx.registry ?? {});
   const dirs = dirNames(registries.map(([h]) => h));
   for (const [host, r] of registries) {
-    text += renderRegistry(host, r, `${filesDir}/registry/${dirs.get(host)}`, files);
+    text += renderRegistry(
+      host,
+      r,
+      filesDir === null ? null : `${filesDir}/registry/${dirs.get(host)}`,
+      files,
+    );
   }
   return { text, files };
 }

@@ -23,7 +23,7 @@ Deno.test("bundleConfig reads the named files and hashes config, file contents a
     writeFileSync(join(dir, "ca.pem"), "CA2");
     assert.notEqual(bundleConfig(ctx, "/etc/buildkit", []).hash, a.hash, "file contents count");
     assert.notEqual(
-      bundleConfig({ ...base, worker: { oci: { gc: false } } }, "/etc/buildkit", []).hash,
+      bundleConfig({ ...base, buildkitd: { worker: { oci: { gc: false } } } }, "/etc/buildkit", []).hash,
       a.hash,
     );
   } finally {

@@ -20,6 +20,8 @@ export interface BootstrapOptions {
   recreate?: boolean;
   /** Image for a container this call creates (`--buildkitd-image`); an existing container keeps its image. */
   image?: string;
+  /** Start only a daemon that exists (prune, du): never create one; say what is missing in `absent`. */
+  existing?: boolean;
 }
 
 /** What {@link Driver.bootstrap} did. */
@@ -33,6 +35,8 @@ export interface BootstrapResult {
    * Nothing was changed; the caller shows it (a warning), `--recreate` applies the context.
    */
   message?: string;
+  /** With `existing`: the daemon does not exist and was not created; what is missing, as one line. */
+  absent?: string;
 }
 
 /** What a stop or remove did, as one line for the user. */

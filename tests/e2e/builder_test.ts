@@ -161,7 +161,12 @@ Deno.test("builder info and workers show version, platforms, labels and the daem
         `^Context: {3}t \\(unix://.*\\)\nBuildKit: {2}${peers.buildkitVersion} \\(github.com/moby/buildkit`,
       ),
     );
-    assert.match(text, /GC policy:\n {4}#0 filters=type==source.local/);
+    // Not a daemon envd-lite runs: its policy is its own, and builder info says so.
+    assert.match(
+      text,
+      /GC policy: \(as the daemon reports it \(envd-lite does not configure[^\n]*\)\n {4}#0 filters=type==source.local/,
+    );
+    assert.match(js.workers[0].gcSource, /^as the daemon reports it/);
     const workers = (await run(["builder", "workers"], { env: h.env })).stdout.split("\n");
     assert.match(workers[0], /^ID\s+PLATFORMS$/);
     assert.match(workers[1], new RegExp(`^${js.workers[0].id}\\s+linux/amd64`));

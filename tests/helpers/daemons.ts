@@ -26,6 +26,8 @@ export interface DaemonsEnv {
   registryAuth: { address: string; user: string; password: string };
   /** sshd on loopback whose sessions have the pinned buildctl on PATH; `key` is authorized, `knownHosts` trusts it. */
   sshd: { host: string; port: number; user: string; key: string; knownHosts: string };
+  /** Our own containerd's socket (root and state under .daemons/containerd), for buildkitd's containerd worker. */
+  containerd: string;
   buildctl: string;
   buildkitd: string;
   buildkitVersion: string;

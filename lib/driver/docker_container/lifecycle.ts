@@ -56,8 +56,8 @@ const MAX_ROUNDS = 4;
 export async function ensureContainer(
   env: LifecycleEnv,
   want: Desired,
-  opts: { recreate?: boolean } = {},
-): Promise<EnsureResult> {
+  opts: { recreate?: boolean; existing?: boolean } = {},
+): Promise<EnsureResult & { absent?: string }> {
   const { ops, log } = env;
   const name = want.name;
   let recreate = opts.recreate ?? false;
@@ -65,6 +65,9 @@ export async function ensureContainer(
     env.signal?.throwIfAborted();
     const state = await ops.inspect(name);
     if (!state) {
+      if (opts.existing) {
+        return { created: false, started: false, absent: `container ${name} does not exist` };
+      }
       const made = await create(env, want);
       if (made) return { created: true, started: true };
       recreate = false;

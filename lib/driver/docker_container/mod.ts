@@ -128,7 +128,7 @@ export const factory: DriverFactory = {
             context: context.name,
             plan: () => (planned ??= planContainer(context, opts.image)),
             configuredImage: opts.image ? undefined : context.daemon?.image,
-          }, { recreate: opts.recreate });
+          }, { recreate: opts.recreate, existing: opts.existing });
         } catch (err) {
           if (err instanceof UserError || opts.signal?.aborted) throw err;
           throw dockerError(err, container, env);

@@ -2,7 +2,7 @@
  * A unix context with a `[daemon]` table: envd-lite runs buildkitd on this machine itself, as the invoking user
  * (`rootlesskit buildkitd` when rootless, plain `buildkitd` as root), with its socket at the builder address.
  */
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -21,6 +21,7 @@ import { runtimeDir, socketPath, stateDir } from "../../daemon/paths.ts";
 import { tellingLines } from "../../daemon/log_lines.ts";
 import { hostProcMasked } from "../../daemon/proc_sandbox.ts";
 import { envTimeout } from "../../daemon/timeouts.ts";
+import { workerFlags } from "../../daemon/workers.ts";
 import { UserError } from "../../errors.ts";
 import type { BootstrapOptions, BootstrapResult, ControlResult, DriverEnv } from "../types.ts";
 
@@ -73,8 +74,7 @@ export function planHost(context: Context, env: DriverEnv): HostPlan {
     "--config",
     configFile,
   ];
-  // The contexts file configures the OCI worker only; a containerd found on the host must not add a second worker.
-  args.push("--oci-worker=true", "--containerd-worker=false");
+  args.push(...workerFlags(context));
   if (rootless) {
     const masked = hostProcMasked();
     if (masked) {
@@ -221,7 +221,11 @@ export async function bootstrapHost(
       `removing stale pid file ${join(plan.daemon.dir, "pid")} (pid ${st.stalePid} is not our buildkitd)`,
     );
   }
-  if (await socketAnswers(plan.socket)) {
+  const answers = await socketAnswers(plan.socket);
+  if (!answers && opts.existing && !existsSync(plan.root)) {
+    return { created: false, started: false, absent: `${label(plan)} was never started (no ${plan.root})` };
+  }
+  if (answers) {
     if (opts.recreate) {
       throw new UserError(`a daemon not started by envd-lite listens on ${plan.socket}; stop it first`);
     }
