@@ -130,7 +130,7 @@ Deno.test("every problem has a line: unknown top-level tables, dotted names get 
   );
   assert.deepEqual((caught.cause as Error).stack!.split("\n"), [
     'f.toml:1: unknown key "contexts" (did you mean "context"?)',
-    'f.toml:4: context.default.builder: unknown builder type "tcpp" (one of docker-container, kube-pod, tcp, unix, moby-worker, nerdctl-container)',
+    'f.toml:4: context.default.builder: unknown builder type "tcpp" (one of docker-container, kube-pod, tcp, unix, moby-worker, nerdctl-container, ssh)',
     'f.toml:5: unknown key "bulder" in [context.default] (did you mean "builder"?)',
   ]);
 });
