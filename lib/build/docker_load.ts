@@ -2,16 +2,28 @@
 import { PassThrough, Writable } from "node:stream";
 import type { DockerApi } from "../transport/docker_api.ts";
 
-/** A Writable for the tarball; it finishes only once Docker has loaded it (or fails with Docker's error). */
+/**
+ * A Writable for the tarball; it finishes only once Docker has loaded it, and fails with Docker's error, or at
+ * once when the request to Docker fails (nothing would read the body then: a write must not wait for a drain).
+ */
 export function dockerLoadWriter(api: DockerApi, onLoaded: (lines: string[]) => void): Writable {
   const body = new PassThrough();
   const response = api.docker.loadImage(body, { quiet: true }) as Promise<NodeJS.ReadableStream>;
-  // Docker may answer (with an error) before the body is done; keep that for final().
-  response.catch(() => {});
-  return new Writable({
+  const where = `docker load (Docker at ${api.target.display})`;
+  let failed: Error | undefined;
+  const writer: Writable = new Writable({
     write(chunk, _enc, cb) {
-      if (body.write(chunk)) cb();
-      else body.once("drain", () => cb());
+      if (failed) return cb(failed);
+      if (body.write(chunk)) return cb();
+      const done = (err?: Error) => {
+        body.off("drain", onDrain);
+        body.off("close", onClose);
+        cb(err ?? null);
+      };
+      const onDrain = () => done();
+      const onClose = () => done(failed ?? new Error(`${where}: the request ended`));
+      body.once("drain", onDrain);
+      body.once("close", onClose);
     },
     final(cb) {
       body.end();
@@ -20,13 +32,19 @@ export function dockerLoadWriter(api: DockerApi, onLoaded: (lines: string[]) => 
         if (error) return cb(new Error(`docker load: ${error}`));
         onLoaded(loaded);
         cb();
-      }, (err) => cb(new Error(`docker load: ${(err as Error).message}`)));
+      }, (err) => cb(new Error(`${where}: ${(err as Error).message}`)));
     },
     destroy(err, cb) {
       body.destroy(err ?? undefined);
       cb(err);
     },
   });
+  // Docker may fail (unreachable, or an error answer) before the body is done: fail the writer now.
+  response.catch((err: Error) => {
+    failed = new Error(`${where}: ${err.message}`);
+    body.destroy();
+  });
+  return writer;
 }
 
 /** What `docker load` reported: the `Loaded image…` lines, or its error. */
