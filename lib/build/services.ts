@@ -51,7 +51,9 @@ export async function sessionServices(
     attachables.push(sshAttachable(agents, (m) => log.debug(m)));
   }
 
-  const stores: Record<string, string> = { ...plan.ociStores };
+  // buildkitd names an oci-layout context's store `oci:ID`.
+  const stores: Record<string, string> = {};
+  for (const [id, dir] of Object.entries(plan.ociStores)) stores[`oci:${id}`] = dir;
   const cacheImports = localCacheImports(plan.cacheImports, stores, log);
   const exportTags: [string, string][] = [];
   for (const c of plan.cacheExports) {

@@ -124,8 +124,8 @@ async function info(dir: string, digest: string) {
   return {
     digest,
     size: BigInt(st.size),
-    createdAt: timestampFromMs(st.birthtimeMs || st.ctimeMs),
-    updatedAt: timestampFromMs(st.mtimeMs),
+    createdAt: timestampFromMs(Math.floor(st.birthtimeMs || st.ctimeMs)),
+    updatedAt: timestampFromMs(Math.floor(st.mtimeMs)),
     labels: {},
   };
 }
