@@ -16,6 +16,7 @@ import {
   type WriteContentRequest,
 } from "../gen/containerd/services/content/v1/content_pb.ts";
 import { grpcService, methodPath } from "../grpc_service.ts";
+import { readMessages } from "./stream.ts";
 import type { Attachable } from "./types.ts";
 
 /** buildkitd's header naming the store of a call. */
@@ -29,6 +30,7 @@ export interface ContentOptions {
   log?: (message: string) => void;
 }
 
+/** A gRPC status for a failed call; streams end with it through `call.emit("error", …)`, as grpc-js wants. */
 type Fail = { code: grpc.status; details: string };
 const fail = (code: grpc.status, details: string): Fail => ({ code, details });
 
@@ -45,34 +47,42 @@ export function contentAttachable(stores: Record<string, string>, opts: ContentO
     if (dir === undefined) throw fail(grpc.status.NOT_FOUND, `unknown store ${id}`);
     return dir;
   };
+  const failed = (method: string, err: unknown): Fail => {
+    const st = asStatus(err);
+    log(`content: ${method}: ${grpc.status[st.code]}: ${st.details}`);
+    return st;
+  };
   const unary =
-    <R>(fn: (call: grpc.ServerUnaryCall<R, unknown>) => Promise<unknown>) =>
+    <R>(method: string, fn: (call: grpc.ServerUnaryCall<R, unknown>) => Promise<unknown>) =>
     (call: grpc.ServerUnaryCall<R, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-      fn(call).then((res) => cb(null, res), (err) => cb(asStatus(err), null));
+      fn(call).then((res) => cb(null, res), (err) => cb(failed(method, err), null));
 
   const implementation: grpc.UntypedServiceImplementation = {
-    info: unary<InfoRequest>(async (call) => ({ info: await info(storeOf(call), call.request.digest) })),
-    update: unary<{ info?: { digest: string } }>(async (call) => ({
+    info: unary<InfoRequest>(
+      "info",
+      async (call) => ({ info: await info(storeOf(call), call.request.digest) }),
+    ),
+    update: unary<{ info?: { digest: string } }>("update", async (call) => ({
       info: await info(storeOf(call), call.request.info?.digest ?? ""),
     })),
-    delete: unary<{ digest: string }>(async (call) => {
+    delete: unary<{ digest: string }>("delete", async (call) => {
       const path = await blobPath(storeOf(call), call.request.digest, true);
       await fsp.rm(path);
       return {};
     }),
-    status: unary<{ ref: string }>((call) => {
+    status: unary<{ ref: string }>("status", (call) => {
       const w = writing.get(`${storeOf(call)}\0${call.request.ref}`);
       if (!w) return Promise.reject(fail(grpc.status.NOT_FOUND, `ref ${call.request.ref}: not found`));
       return Promise.resolve({ status: w.status() });
     }),
-    listStatuses: unary<unknown>((call) => {
+    listStatuses: unary<unknown>("listStatuses", (call) => {
       const dir = storeOf(call);
       const statuses = [...writing.entries()].filter(([k]) => k.startsWith(`${dir}\0`)).map(([, w]) =>
         w.status()
       );
       return Promise.resolve({ statuses });
     }),
-    abort: unary<{ ref: string }>(async (call) => {
+    abort: unary<{ ref: string }>("abort", async (call) => {
       const dir = storeOf(call);
       await fsp.rm(ingestDir(dir, call.request.ref), { recursive: true, force: true });
       return {};
@@ -85,15 +95,13 @@ export function contentAttachable(stores: Record<string, string>, opts: ContentO
         for (const n of names) infos.push(await info(dir, `sha256:${n}`).catch(() => undefined));
         call.write({ info: infos.filter(Boolean) });
         call.end();
-      })().catch((err) => call.destroy(Object.assign(new Error(asStatus(err).details), asStatus(err)))),
+      })().catch((err) => call.emit("error", failed("list", err))),
     read: (call: grpc.ServerWritableStream<ReadContentRequest, unknown>) =>
-      void read(call, storeOf, log).catch((err) =>
-        call.destroy(Object.assign(new Error(asStatus(err).details), asStatus(err)))
-      ),
+      void read(call, storeOf, log).catch((err) => call.emit("error", failed("read", err))),
     write: (call: grpc.ServerDuplexStream<WriteContentRequest, unknown>) =>
       void write(call, storeOf, writing, log).then(
         () => call.end(),
-        (err) => call.destroy(Object.assign(new Error(asStatus(err).details), asStatus(err))),
+        (err) => call.emit("error", failed("write", err)),
       ),
   };
   return { definition: grpcService(Content), implementation, methods: Content.methods.map(methodPath) };
@@ -193,7 +201,8 @@ async function write(
   let w: Ingest | undefined;
   let key = "";
   try {
-    for await (const req of call as AsyncIterable<WriteContentRequest>) {
+    // Not `for await (… of call)`: leaving that loop destroys the call before its status is sent.
+    for await (const req of readMessages(call)) {
       if (!w) {
         if (!req.ref) throw fail(grpc.status.INVALID_ARGUMENT, "first message must have a reference");
         if (req.expected && await fsp.stat(await blobPath(dir, req.expected, false)).catch(() => undefined)) {
