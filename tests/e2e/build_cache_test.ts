@@ -138,19 +138,29 @@ function recorder() {
 Deno.test("type=gha takes url and token from the Actions runner's env, and buildkitd calls that URL", async () => {
   await using srv = recorder();
   using w = await workspace({ "Dockerfile": "FROM scratch\nCOPY Dockerfile /\n" });
-  // buildkitd parses the runtime token as a JWT and reads its cache scopes (claim `ac`); the signature is not checked.
+  // buildkitd parses the runtime token as a JWT: it needs `exp` and `nbf`, and reads the cache scopes from `ac`; the
+  // signature is not checked.
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const token = `${b64({ alg: "HS256", typ: "JWT" })}.${
     b64({
       ac: JSON.stringify([{ Scope: "refs/heads/main", Permission: 3 }]),
+      exp: Math.floor(Date.now() / 1000) + 3600,
+      nbf: Math.floor(Date.now() / 1000) - 60,
       n: randomBytes(4).toString("hex"),
     })
   }.c2ln`;
   const env = { ACTIONS_CACHE_URL: `${srv.url}/`, ACTIONS_RUNTIME_TOKEN: token };
-  await w.build(["--output", "type=cacheonly", "--cache-from", "type=gha", "--cache-to", "type=gha"], {
+  const r = await w.build([
+    "--output",
+    "type=cacheonly",
+    "--cache-from",
+    "type=gha",
+    "--cache-to",
+    "type=gha",
+  ], {
     env,
   });
-  assert.ok(srv.seen.length > 0, "buildkitd never called the cache service");
+  assert.ok(srv.seen.length > 0, `buildkitd never called the cache service: ${r.stderr}`);
   assert.ok(srv.seen.every((r) => r.auth === `Bearer ${token}`), JSON.stringify(srv.seen));
   assert.ok(srv.seen.some((r) => r.path.startsWith("/_apis/artifactcache/")), JSON.stringify(srv.seen));
   // v2 (ACTIONS_CACHE_SERVICE_V2): the results service's twirp API at ACTIONS_RESULTS_URL.
