@@ -2,24 +2,35 @@
 import { PassThrough, Writable } from "node:stream";
 import type { DockerApi } from "../transport/docker_api.ts";
 
+/** How long Docker may take, without reading any of the image or answering, before the load fails. */
+export const LOAD_IDLE_MS = 60_000;
+
 /**
- * A Writable for the tarball; it finishes only once Docker has loaded it, and fails with Docker's error, or at
- * once when the request to Docker fails (nothing would read the body then: a write must not wait for a drain).
+ * A Writable for the tarball; it finishes only once Docker has loaded it, and fails with Docker's error, at once
+ * when the request to Docker fails (nothing would read the body then: a write must not wait for a drain), or
+ * when Docker neither reads nor answers for `idleMs`.
  */
-export function dockerLoadWriter(api: DockerApi, onLoaded: (lines: string[]) => void): Writable {
+export function dockerLoadWriter(
+  api: DockerApi,
+  onLoaded: (lines: string[]) => void,
+  idleMs = LOAD_IDLE_MS,
+): Writable {
   const body = new PassThrough();
   const response = api.docker.loadImage(body, { quiet: true }) as Promise<NodeJS.ReadableStream>;
   const where = `docker load (Docker at ${api.target.display})`;
   let failed: Error | undefined;
+  const stalled = () => new Error(`${where}: Docker did not read or answer for ${idleMs / 1000}s`);
   const writer: Writable = new Writable({
     write(chunk, _enc, cb) {
       if (failed) return cb(failed);
       if (body.write(chunk)) return cb();
       const done = (err?: Error) => {
+        clearTimeout(timer);
         body.off("drain", onDrain);
         body.off("close", onClose);
         cb(err ?? null);
       };
+      const timer = setTimeout(() => done(stalled()), idleMs);
       const onDrain = () => done();
       const onClose = () => done(failed ?? new Error(`${where}: the request ended`));
       body.once("drain", onDrain);
@@ -27,12 +38,17 @@ export function dockerLoadWriter(api: DockerApi, onLoaded: (lines: string[]) => 
     },
     final(cb) {
       body.end();
-      readAll(response).then((text) => {
-        const { loaded, error } = parseLoadOutput(text);
-        if (error) return cb(new Error(`docker load: ${error}`));
-        onLoaded(loaded);
-        cb();
-      }, (err) => cb(new Error(`${where}: ${(err as Error).message}`)));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(stalled()), idleMs)));
+      Promise.race([readAll(response), idle]).finally(() => clearTimeout(timer)).then(
+        (text) => {
+          const { loaded, error } = parseLoadOutput(text);
+          if (error) return cb(new Error(`docker load: ${error}`));
+          onLoaded(loaded);
+          cb();
+        },
+        (err: Error) => cb(err.message.startsWith(where) ? err : new Error(`${where}: ${err.message}`)),
+      );
     },
     destroy(err, cb) {
       body.destroy(err ?? undefined);

@@ -256,6 +256,8 @@ Deno.test("a daemon dying mid-build fails the build with the cause within second
     ) {
       await new Promise((res) => setTimeout(res, 100));
     }
+    // Let the step run a while: the summary must count that time, though the step never completes.
+    await new Promise((res) => setTimeout(res, 3000));
     const killedAt = Date.now();
     await bk.kill();
     const r = await started;
@@ -265,6 +267,8 @@ Deno.test("a daemon dying mid-build fails the build with the cause within second
       r.stderr.trim().split("\n").at(-1)!,
       new RegExp(`^error: build failed: lost connection to buildkitd tcp://${bk.address}`),
     );
+    const took = Number(/Failed after ([\d.]+)s/.exec(r.stderr)?.[1]);
+    assert.ok(took >= 3, r.stderr);
   } finally {
     await bk.stop();
   }
