@@ -3,6 +3,7 @@
  * local caches tagged and the metadata/iid files written. A fleet layer can run this per node.
  */
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { StatusResponse } from "../buildkit/gen/moby/buildkit/v1/control_pb.ts";
 import type { SyncStats } from "../buildkit/session/filesync.ts";
@@ -59,6 +60,8 @@ export async function runBuild(
   open: () => Promise<BuildNode & { close(): Promise<void> }>,
   hooks: BuildHooks,
 ): Promise<BuildResult> {
+  // As buildx: a stale image ID must not survive a failed build.
+  if (plan.iidfile) rmSync(plan.iidfile, { force: true });
   const services = await sessionServices(plan, hooks.env, hooks);
   try {
     const node = await open();

@@ -285,3 +285,60 @@ Deno.test("every build flag is in --help, and a bad value gets one line naming i
   assert.equal(missing.code, 1);
   assert.match(missing.stderr.trim(), /^error: --ssh default: SSH_AUTH_SOCK .*none\.sock is not a socket/);
 });
+
+Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the pushed index carries its SBOM, as buildx's", async () => {
+  const from = await busybox();
+  // A scanner following buildkit's protocol: it writes in-toto statements into $BUILDKIT_SCAN_DESTINATION.
+  const statement = JSON.stringify({
+    _type: "https://in-toto.io/Statement/v0.1",
+    predicateType: "https://spdx.dev/Document",
+    predicate: { spdxVersion: "SPDX-2.3", name: "envd-lite-test", SPDXID: "SPDXRef-DOCUMENT" },
+  });
+  using g = await workspace({
+    "Dockerfile": `FROM ${from}\nCOPY scan.sh /scan.sh\nENTRYPOINT ["/bin/sh", "/scan.sh"]\n`,
+    "scan.sh":
+      `test -e "$BUILDKIT_SCAN_SOURCE" || exit 3\ncat > "$BUILDKIT_SCAN_DESTINATION/sbom.spdx.json" <<'X'\n${statement}\nX\n`,
+  });
+  const gen = `${REG}/envd-lite-flags/scanner:${randomBytes(4).toString("hex")}`;
+  const made = await g.build(["-t", gen, "--push"]);
+  assert.equal(made.code, 0, made.stderr);
+
+  using w = await workspace({ "Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "sbom" });
+  using bx = await buildx(peers.buildkitTcp);
+  const repo = "envd-lite-flags/sbom";
+  const tag = randomBytes(4).toString("hex");
+  const layers = async (t: string) => {
+    const index = (await manifest(repo, t)).doc as {
+      manifests: { digest: string; annotations?: Record<string, string> }[];
+    };
+    const att = index.manifests.find((d) =>
+      d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
+    );
+    assert.ok(att, JSON.stringify(index));
+    const am = (await manifest(repo, att.digest)).doc as {
+      layers: { digest: string; annotations: Record<string, string> }[];
+    };
+    return am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]);
+  };
+  const a = await w.build(["-t", `${REG}/${repo}:${tag}`, "--push", "--sbom", `generator=${gen}`]);
+  assert.equal(a.code, 0, a.stderr);
+  const b = await bx.build(
+    ["-t", `${REG}/${repo}:${tag}-bx`, "--push", "--sbom", `generator=${gen}`, w.dir],
+    BUILDX_ENV,
+  );
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(await layers(tag), ["https://spdx.dev/Document"]);
+  assert.deepEqual(await layers(tag), await layers(`${tag}-bx`));
+  // A generator that is not there: one line naming it.
+  const missing = await w.build([
+    "--sbom",
+    `generator=${REG}/envd-lite-flags/no-scanner:1`,
+    "-o",
+    "type=cacheonly",
+  ]);
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stderr.trim().split("\n").at(-1)!,
+    /^error: build failed: .*envd-lite-flags\/no-scanner:1: not found$/,
+  );
+});
