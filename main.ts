@@ -11,6 +11,14 @@ if (argv.length === 1 && argv[0] === "--version") {
   process.exit(0);
 }
 
+const { quietRuntimeWarnings } = await import("./lib/warnings.ts");
+quietRuntimeWarnings(
+  argv.includes("--debug")
+    ? (line) =>
+      process.stderr.write(`time="${new Date().toISOString()}" level=debug msg=${JSON.stringify(line)}\n`)
+    : undefined,
+);
+
 const controller = new AbortController();
 let interrupts = 0;
 for (const sig of ["SIGINT", "SIGTERM"] as const) {

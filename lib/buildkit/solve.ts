@@ -39,6 +39,10 @@ export interface DockerfileBuild {
   exports?: ExportSpec[];
   cacheImports?: CacheSpec[];
   cacheExports?: CacheSpec[];
+  /** More local directories by name (named build contexts), sent like the context. */
+  localDirs?: Record<string, string>;
+  /** Entitlements the build asks for (`network.host`, `security.insecure`). */
+  entitlements?: string[];
   /** More session services (auth, secrets). */
   attachables?: Attachable[];
   /** The session's shared key (see SessionOptions.sharedKey). */
@@ -90,6 +94,7 @@ export function solveRequest(b: DockerfileBuild, ref: string, sessionId: string)
     exporterDeprecated: exporters[0]?.type ?? "",
     exporterAttrsDeprecated: exporters[0]?.attrs ?? {},
     cache: { imports: b.cacheImports ?? [], exports: b.cacheExports ?? [] },
+    entitlements: b.entitlements ?? [],
   };
 }
 
@@ -102,7 +107,7 @@ export async function solveDockerfile(
 ): Promise<SolveResult> {
   const ref = newId();
   opts.onStart?.(ref);
-  const dirs = { context: b.contextDir, dockerfile: b.dockerfileDir };
+  const dirs = { ...b.localDirs, context: b.contextDir, dockerfile: b.dockerfileDir };
   const attachables = [fileSyncAttachable(dirs, { onDone: (s, err) => !err && opts.onSync?.(s) })];
   const targets = (b.exports ?? []).map((e) => e.target);
   if (targets.some(Boolean)) attachables.push(fileSendAttachable(targets));

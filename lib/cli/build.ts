@@ -1,62 +1,94 @@
-/** `build`: a Dockerfile build through BuildKit's dockerfile.v0 frontend, context and Dockerfile sent by the session. */
-import { createHash } from "node:crypto";
-import { createWriteStream, statSync } from "node:fs";
-import { hostname } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import { Writable } from "node:stream";
-import { errorSource } from "../buildkit/error_source.ts";
-import type { ExportTarget } from "../buildkit/session/filesend.ts";
-import type { Attachable } from "../buildkit/session/types.ts";
-import type { ExportSpec } from "../buildkit/solve.ts";
-import { InterruptedError, oneLine, UsageError, UserError } from "../errors.ts";
-import {
-  createProgress,
-  formatSource,
-  type Progress,
-  PROGRESS_MODES,
-  type ProgressMode,
-} from "../progress/mod.ts";
-import { dockerApi } from "../transport/docker_api.ts";
-import { bool, type CommandSpec, type Invocation, str, strs } from "./command.ts";
+/**
+ * `build`: a Dockerfile build through BuildKit's dockerfile.v0 frontend, with buildx's flags. This file only
+ * parses flags and prints; lib/build/ plans and runs the build (loaded when the command runs).
+ */
+import type { BuildOptions, BuildPlan } from "../build/plan.ts";
+import type { BuildResult } from "../build/run.ts";
+import { InterruptedError, oneLine, UserError } from "../errors.ts";
+import type { Progress } from "../progress/mod.ts";
+import { PROGRESS_MODES, type ProgressMode } from "../progress/modes.ts";
+import { bool, type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
-import { dockerLoadWriter } from "./_docker_load.ts";
-import { type OutputPlan, parseBuildArgs, parseCache, parseOutput } from "./_outputs.ts";
+
+const many = (name: string, value: string, help: string, alias?: string): FlagSpec => ({
+  name,
+  type: "strings",
+  value,
+  help,
+  ...(alias ? { alias } : {}),
+});
+const one = (name: string, value: string, help: string, alias?: string): FlagSpec => ({
+  name,
+  type: "string",
+  value,
+  help,
+  ...(alias ? { alias } : {}),
+});
+const flag = (name: string, help: string, alias?: string): FlagSpec => ({
+  name,
+  type: "bool",
+  help,
+  ...(alias ? { alias } : {}),
+});
 
 export const build: CommandSpec = {
   name: "build",
-  usage: "Build a Dockerfile with the current context's BuildKit",
+  usage: "Build a Dockerfile with the current context's BuildKit (docker buildx build's flags)",
   flags: [
     { name: "path", alias: "p", type: "string", value: "DIR", default: ".", help: "Build context directory" },
-    { name: "file", alias: "f", type: "string", value: "FILE", help: "Dockerfile (default: DIR/Dockerfile)" },
-    { name: "build-arg", type: "strings", value: "K=V", help: "Build argument (repeatable)" },
-    { name: "target", type: "string", value: "STAGE", help: "Stage to build" },
-    { name: "platform", type: "strings", value: "OS/ARCH", help: "Target platform(s), e.g. linux/amd64" },
-    {
-      name: "tag",
-      alias: "t",
-      type: "strings",
-      value: "NAME",
-      help: "Image name for the image/docker output (repeatable)",
-    },
-    { name: "no-cache", type: "bool", help: "Do not use cache when building" },
-    {
-      name: "secret",
-      type: "strings",
-      value: "SPEC",
-      help: "Secret for RUN --mount=type=secret: id=X,src=FILE or id=X,env=VAR",
-    },
-    {
-      name: "import-cache",
-      type: "strings",
-      value: "SPEC",
-      help: "Cache source, e.g. type=registry,ref=R/I:cache",
-    },
-    {
-      name: "export-cache",
-      type: "strings",
-      value: "SPEC",
-      help: "Cache destination, e.g. type=registry,ref=R/I:cache,mode=max or type=inline",
-    },
+    one("file", "FILE", "Dockerfile (default: DIR/Dockerfile; - reads it from stdin)", "f"),
+    many("build-arg", "K[=V]", "Build argument; a bare K takes its value from the environment"),
+    one("target", "STAGE", "Stage to build"),
+    many("platform", "OS/ARCH", "Target platform(s), e.g. linux/amd64"),
+    many("tag", "NAME", "Image name for the image/docker output", "t"),
+    flag("push", "Push the image to its registry (an image output with push=true for every -t)"),
+    flag("load", "Load the image into the runner's Docker (an output of type=docker)"),
+    flag("no-cache", "Do not use cache when building"),
+    flag("pull", "Always pull the base images again"),
+    many("label", "K=V", "Label of the image's config"),
+    many(
+      "annotation",
+      "[TYPE:]K=V",
+      "Annotation; TYPE is manifest, index, manifest-descriptor or index-descriptor",
+    ),
+    many(
+      "build-context",
+      "NAME=VALUE",
+      "Named context: a DIR, docker-image://REF, oci-layout://DIR[:TAG] or a URL",
+    ),
+    many("secret", "SPEC", "Secret for RUN --mount=type=secret: id=X,src=FILE or id=X,env=VAR"),
+    many(
+      "ssh",
+      "ID[=PATH]",
+      "SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or ID=SOCKET|KEY[,…]",
+    ),
+    many(
+      "import-cache",
+      "SPEC",
+      "Cache source: type=registry,ref=R | type=local,src=DIR | type=gha | type=s3,…",
+    ),
+    many("cache-from", "SPEC", "Same as --import-cache (buildx's name)"),
+    many(
+      "export-cache",
+      "SPEC",
+      "Cache destination: type=registry,ref=R[,mode=max] | type=inline | type=local,dest=DIR | …",
+    ),
+    many("cache-to", "SPEC", "Same as --export-cache (buildx's name)"),
+    one("provenance", "VALUE", "Provenance attestation: true, false, mode=min or mode=max"),
+    one("sbom", "VALUE", "SBOM attestation: true, false or generator=IMAGE (needs a scanner image)"),
+    many(
+      "attest",
+      "SPEC",
+      "Attestation: type=provenance,mode=max | type=sbom,generator=IMAGE | type=T,disabled=true",
+    ),
+    one("network", "MODE", "Network mode for RUN: default, none or host (host needs --allow network.host)"),
+    many("add-host", "HOST=IP", "Extra /etc/hosts entry for RUN steps (HOST:IP accepted too)"),
+    many("allow", "ENTITLEMENT", "Allow network.host or security.insecure"),
+    one("shm-size", "SIZE", "Size of /dev/shm for RUN steps, e.g. 64m"),
+    many("ulimit", "NAME=SOFT[:HARD]", "Ulimit for RUN steps, e.g. nofile=1024:2048"),
+    one("metadata-file", "FILE", "Write the build result's metadata (as buildx does) to FILE"),
+    one("iidfile", "FILE", "Write the image ID to FILE"),
+    flag("quiet", "Print only the image ID on stdout (progress quiet)", "q"),
     {
       name: "progress",
       type: "string",
@@ -65,102 +97,96 @@ export const build: CommandSpec = {
       choices: PROGRESS_MODES,
       help: "Progress output: auto, tty, plain, rawjson or quiet",
     },
-    {
-      name: "output",
-      alias: "o",
-      type: "strings",
-      value: "SPEC",
-      help:
-        "Output: type=image,name=R/I:T,push=true | type=docker[,dest=F] | type=oci|tar,dest=F|- | type=local,dest=D | type=cacheonly",
-    },
+    many(
+      "output",
+      "SPEC",
+      "Output: type=image,name=R/I:T,push=true | type=registry | type=docker[,dest=F] | type=oci|tar,dest=F|- | type=local,dest=D | type=cacheonly",
+      "o",
+    ),
   ],
   run: runBuild,
 };
 
-interface Plan {
-  contextDir: string;
-  dockerfileDir: string;
-  filename: string;
-  /** The Dockerfile as the user named it, for messages. */
-  dockerfileDisplay: string;
-  outputs: OutputPlan[];
-  tags: string[];
-}
-
 async function runBuild(inv: Invocation): Promise<number> {
-  const plan = planBuild(inv);
-  const buildArgs = parseBuildArgs(strs(inv, "build-arg"), inv.env);
-  const cacheImports = strs(inv, "import-cache").map((c) => parseCache("import-cache", c));
-  const cacheExports = strs(inv, "export-cache").map((c) => parseCache("export-cache", c));
-  const platforms = strs(inv, "platform").flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean);
-  const attachables = await sessionServices(inv);
-
-  const b = await openBuilder(inv);
+  // Wall time from here: the failure summary counts it even when the daemon dies mid-step.
+  const startedAt = Date.now();
+  const { planBuild } = await import("../build/plan.ts");
+  const plan = planBuild(await buildOptions(inv), inv.env);
+  const { runBuild, SolveFailure } = await import("../build/run.ts");
+  const quiet = bool(inv, "quiet");
+  const progress = await progressFor(inv, quiet ? "quiet" : str(inv, "progress") as ProgressMode, startedAt);
+  let result: BuildResult;
   try {
-    const outputs = plan.outputs.length
-      ? plan.outputs.filter((o) => o.type !== "cacheonly")
-      : await defaultOutputs(inv, b.context.runner, plan.tags);
-    const loaded: string[] = [];
-    const exports: ExportSpec[] = outputs.map((o) => ({
-      type: o.type,
-      attrs: o.attrs,
-      target: exportTarget(inv, o, loaded),
-    }));
-    const progress = progressFor(inv);
-    const { solveDockerfile } = await import("../buildkit/solve.ts");
-    const { openBuildConnection } = await import("../buildkit/build_connection.ts");
-    // The build gets its own connection, whose frames from buildkitd are corrected for Bun's http2 (flowfix.ts).
-    const conn = await openBuildConnection(await b.driver.endpoint());
-    let result;
-    try {
-      result = await solveDockerfile(conn.client, conn.session, {
-        contextDir: plan.contextDir,
-        dockerfileDir: plan.dockerfileDir,
-        filename: plan.filename,
-        target: str(inv, "target"),
-        platforms,
-        buildArgs,
-        noCache: bool(inv, "no-cache"),
-        exports,
-        cacheImports,
-        cacheExports,
-        attachables,
-        sharedKey: sharedKey(plan.contextDir),
-      }, {
-        signal: inv.signal,
-        onStart: (ref) => inv.log.debug("build started", { ref }),
-        onStatus: (s) => progress.update(s),
-        onSync: (s) => inv.log.debug("sent local dir", { dir: s.dir, files: s.files, bytes: s.bytes }),
-      });
-    } catch (err) {
-      await progress.done(inv.signal.aborted ? new InterruptedError() : err);
-      if (inv.signal.aborted) throw new InterruptedError();
-      throw failure(inv, plan, progress.mode, err);
-    } finally {
-      await conn.close();
-    }
-    await progress.done();
-    report(inv, outputs, result.exporterResponse, loaded);
-    return 0;
-  } finally {
-    await b.close();
+    result = await runBuild(plan, async () => {
+      const b = await openBuilder(inv);
+      return { endpoint: await b.driver.endpoint(), runner: b.context.runner, close: () => b.close() };
+    }, {
+      signal: inv.signal,
+      env: inv.env,
+      info: (m, f) => inv.log.info(m, f),
+      warn: (m) => inv.log.warn(m),
+      debug: (m, f) => inv.log.debug(m, f),
+      onStatus: (s) => progress.update(s),
+    });
+  } catch (err) {
+    if (!(err instanceof SolveFailure)) throw err;
+    await progress.done(inv.signal.aborted ? new InterruptedError() : err.cause);
+    if (inv.signal.aborted) throw new InterruptedError();
+    throw await failure(inv, plan, progress.mode, err.cause);
   }
+  await progress.done();
+  report(inv, result);
+  if (quiet) inv.out.stdout(`${result.imageId}\n`);
+  return 0;
 }
 
-// Registry credentials and --secret values, served to buildkitd in the session. Secrets are checked up front.
-async function sessionServices(inv: Invocation): Promise<Attachable[]> {
-  const { authAttachable } = await import("../buildkit/session/auth.ts");
-  const { checkSecrets, parseSecretFlag, secretsAttachable } = await import("../buildkit/session/secrets.ts");
-  const secrets = strs(inv, "secret").map(parseSecretFlag);
-  await checkSecrets(secrets, inv.env);
-  return [
-    authAttachable({ env: inv.env, log: (m) => inv.log.debug(m), warn: (m) => inv.log.warn(m) }),
-    secretsAttachable(secrets, inv.env, { log: (m) => inv.log.debug(m) }),
-  ];
+/** The flag values as lib/build takes them; `-f -` reads the Dockerfile from stdin here. */
+async function buildOptions(inv: Invocation): Promise<BuildOptions> {
+  const file = str(inv, "file");
+  const caches = (...names: string[]) =>
+    names.flatMap((flag) => strs(inv, flag).map((value) => ({ flag, value })));
+  return {
+    path: str(inv, "path") ?? ".",
+    file,
+    dockerfileText: file === "-" ? await readStdin() : undefined,
+    buildArgs: strs(inv, "build-arg"),
+    target: str(inv, "target"),
+    platforms: strs(inv, "platform"),
+    tags: strs(inv, "tag"),
+    noCache: bool(inv, "no-cache"),
+    secrets: strs(inv, "secret"),
+    cacheImports: caches("import-cache", "cache-from"),
+    cacheExports: caches("export-cache", "cache-to"),
+    outputs: strs(inv, "output"),
+    push: bool(inv, "push"),
+    load: bool(inv, "load"),
+    labels: strs(inv, "label"),
+    annotations: strs(inv, "annotation"),
+    buildContexts: strs(inv, "build-context"),
+    ssh: strs(inv, "ssh"),
+    attest: strs(inv, "attest"),
+    provenance: str(inv, "provenance"),
+    sbom: str(inv, "sbom"),
+    network: str(inv, "network"),
+    addHosts: strs(inv, "add-host"),
+    allow: strs(inv, "allow"),
+    shmSize: str(inv, "shm-size"),
+    ulimits: strs(inv, "ulimit"),
+    pull: bool(inv, "pull"),
+    metadataFile: str(inv, "metadata-file"),
+    iidfile: str(inv, "iidfile"),
+  };
 }
 
-function progressFor(inv: Invocation): Progress {
-  return createProgress(str(inv, "progress") as ProgressMode, {
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function progressFor(inv: Invocation, mode: ProgressMode, startedAt: number): Promise<Progress> {
+  const { createProgress } = await import("../progress/mod.ts");
+  return createProgress(mode, {
     write: inv.out.stderr,
     isTerminal: inv.out.isTerminal,
     get columns() {
@@ -169,119 +195,15 @@ function progressFor(inv: Invocation): Progress {
     get rows() {
       return process.stderr.rows;
     },
-  }, { color: !inv.env.NO_COLOR, expandWarnings: inv.global.debug });
-}
-
-// Everything that can be checked before talking to the daemon: usage errors come first.
-function planBuild(inv: Invocation): Plan {
-  const contextDir = resolve(str(inv, "path") ?? ".");
-  if (!isDir(contextDir)) throw new UserError(`build context "${str(inv, "path")}" is not a directory`);
-  const file = str(inv, "file");
-  const dockerfile = file ? resolve(file) : resolve(contextDir, "Dockerfile");
-  try {
-    if (!statSync(dockerfile).isFile()) {
-      throw new UserError(`Dockerfile "${file ?? dockerfile}" is not a file`);
-    }
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`Dockerfile "${file ?? dockerfile}" not found`);
-  }
-  const tags = strs(inv, "tag").flatMap((t) => t.split(",")).filter(Boolean);
-  const outputs = strs(inv, "output").map(parseOutput);
-  const named = outputs.filter((o) => o.type === "image" || o.type === "docker");
-  if (tags.length && outputs.length && named.length === 0) {
-    throw new UsageError("--tag names an image or docker output, and no --output is one", "envd-lite build");
-  }
-  for (const o of named) if (tags.length && o.attrs.name === undefined) o.attrs.name = tags.join(",");
-  if (outputs.filter((o) => o.dest === "-").length > 1) {
-    throw new UsageError("only one --output may write to stdout (dest=-)", "envd-lite build");
-  }
-  // The Dockerfile as the user would write it: -f as given, else under --path as given.
-  const dockerfileDisplay = file ?? join(str(inv, "path") ?? ".", "Dockerfile");
-  return {
-    contextDir,
-    dockerfileDir: dirname(dockerfile),
-    filename: basename(dockerfile),
-    dockerfileDisplay,
-    outputs,
-    tags,
-  };
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-// No --output: load into the runner's Docker when there is one, else keep the result in buildkitd's cache only.
-async function defaultOutputs(inv: Invocation, runner: string, tags: string[]): Promise<OutputPlan[]> {
-  if (runner === "docker" && await dockerAnswers(inv)) {
-    const attrs: Record<string, string> = tags.length ? { name: tags.join(",") } : {};
-    inv.log.info("no --output given: loading the image into Docker", {
-      docker: inv.env.DOCKER_HOST || "default",
-    });
-    return [{ type: "docker", attrs, load: true }];
-  }
-  if (tags.length) {
-    inv.log.info(
-      `no --output given and no Docker answers: image ${
-        tags.join(",")
-      } stays in buildkitd (not pushed; add --output type=image,name=${tags[0]},push=true)`,
-    );
-    return [{ type: "image", attrs: { name: tags.join(",") } }];
-  }
-  inv.log.info("no --output given and no Docker answers: the result is only kept in buildkitd's cache");
-  return [];
-}
-
-async function dockerAnswers(inv: Invocation): Promise<boolean> {
-  try {
-    const api = dockerApi(inv.env);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const ok = await Promise.race([
-      api.docker.ping().then(() => true, () => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 2000))),
-    ]);
-    clearTimeout(timer);
-    return ok;
-  } catch {
-    return false;
-  }
-}
-
-function exportTarget(inv: Invocation, o: OutputPlan, loaded: string[]): ExportTarget | undefined {
-  if (o.type === "local") return { kind: "dir", dest: resolve(o.dest!) };
-  if (o.load) {
-    const api = dockerApi(inv.env);
-    return { kind: "stream", open: () => dockerLoadWriter(api, (lines) => loaded.push(...lines)) };
-  }
-  if (o.dest === "-") {
-    if (process.stdout.isTTY) {
-      throw new UserError(`--output type=${o.type},dest=-: refusing to write a tarball to a terminal`);
-    }
-    return { kind: "stream", open: () => stdoutWriter() };
-  }
-  if (o.dest) {
-    const path = resolve(o.dest);
-    return { kind: "stream", open: () => createWriteStream(path) };
-  }
-  return undefined;
-}
-
-// stdout stays open after the export (the process flushes it on exit).
-function stdoutWriter(): Writable {
-  return new Writable({
-    write(chunk, _enc, cb) {
-      process.stdout.write(chunk, (err) => cb(err ?? null));
-    },
-  });
+  }, { color: !inv.env.NO_COLOR, expandWarnings: inv.global.debug, startedAt });
 }
 
 // The one-line error, naming the Dockerfile line when buildkitd says which (and showing it, as buildx does).
-function failure(inv: Invocation, plan: Plan, mode: string, err: unknown): UserError {
+async function failure(inv: Invocation, plan: BuildPlan, mode: string, err: unknown): Promise<UserError> {
+  const [{ errorSource }, { formatSource }] = await Promise.all([
+    import("../buildkit/error_source.ts"),
+    import("../progress/mod.ts"),
+  ]);
   const src = errorSource(err);
   let where = "";
   if (src) {
@@ -292,22 +214,17 @@ function failure(inv: Invocation, plan: Plan, mode: string, err: unknown): UserE
   return new UserError(`build failed: ${where}${oneLine((err as Error).message)}`, { cause: err });
 }
 
-function report(inv: Invocation, outputs: OutputPlan[], res: Record<string, string>, loaded: string[]): void {
-  const digest = res["containerimage.digest"];
-  for (const o of outputs) {
+function report(inv: Invocation, r: BuildResult): void {
+  const digest = r.exporterResponse["containerimage.digest"];
+  for (const o of r.outputs) {
     const name = o.attrs.name;
     if (o.type === "image") {
       const pushed = /^(|1|true)$/i.test(o.attrs.push ?? "false");
       inv.log.info(pushed ? `pushed ${name}` : `image ${name ?? "(unnamed)"} built in buildkitd`, { digest });
     } else if (o.load) {
-      for (const l of loaded) inv.log.info(l);
+      for (const l of r.loaded) inv.log.info(l);
     } else if (o.dest && o.dest !== "-") {
       inv.log.info(`wrote ${o.type} output to ${o.dest}`);
     }
   }
-}
-
-/** A stable key per host and context directory, so buildkitd re-sends only what changed since the last build. */
-function sharedKey(contextDir: string): string {
-  return createHash("sha256").update(`${hostname()}:${contextDir}`).digest("hex").slice(0, 32);
 }

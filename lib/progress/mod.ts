@@ -9,9 +9,9 @@ export type { BuildSummary } from "./state.ts";
 export { formatSource } from "./format.ts";
 export { formatRawJson, parseRawJson } from "./rawjson.ts";
 
-/** The values of `--progress`. */
-export const PROGRESS_MODES = ["auto", "tty", "plain", "rawjson", "quiet"] as const;
-export type ProgressMode = typeof PROGRESS_MODES[number];
+import type { ProgressMode } from "./modes.ts";
+
+export { PROGRESS_MODES, type ProgressMode } from "./modes.ts";
 
 /** Where progress goes (stderr in the CLI); `columns`/`rows` are read on every redraw, so getters follow resizes. */
 export interface ProgressOut {
@@ -31,6 +31,8 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** The local clock, for tests. */
   now?: () => number;
+  /** When the build started (ms, local clock): the plain summary counts wall time from here. */
+  startedAt?: number;
 }
 
 /** A running progress display: feed it every StatusResponse, then call done() once. */

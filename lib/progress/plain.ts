@@ -12,11 +12,19 @@ export interface TextOut {
 const MIN_PROGRESS = 0.05;
 const MIN_TIME_MS = 5000;
 
+/** Options of the plain view. */
+export interface PlainOptions extends EpilogueOptions {
+  /** When the build started (ms, local clock): the summary counts wall time from here, not from the steps. */
+  startedAt?: number;
+  /** The local clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
 /** Prints `#N name`, its counters, log lines and `#N DONE 0.3s`; the warnings and a summary at the end. */
 export class PlainRenderer {
   readonly state: ProgressState;
   readonly #out: TextOut;
-  readonly #opts: EpilogueOptions;
+  readonly #opts: PlainOptions;
   /** The step the last lines were about; switching away from a running one prints `#N ...`. */
   #current?: Step;
   #printed = false;
@@ -24,7 +32,7 @@ export class PlainRenderer {
   #held = new Set<Step>();
   readonly #lastStatus = new Map<string, { current: number; timestamp: number }>();
 
-  constructor(out: TextOut, state = new ProgressState(), opts: EpilogueOptions = {}) {
+  constructor(out: TextOut, state = new ProgressState(), opts: PlainOptions = {}) {
     this.#out = out;
     this.state = state;
     this.#opts = opts;
@@ -49,7 +57,11 @@ export class PlainRenderer {
     this.#print(this.state.finish(), released);
     let out = formatEpilogue(this.state, this.#opts);
     const s = this.state.summary();
-    const time = (s.durationMs / 1000).toFixed(1);
+    // A daemon that dies mid-step never completes it: the steps alone would undercount.
+    const wall = this.#opts.startedAt === undefined
+      ? 0
+      : (this.#opts.now ?? Date.now)() - this.#opts.startedAt;
+    const time = (Math.max(s.durationMs, wall) / 1000).toFixed(1);
     const counts = `${s.steps} ${s.steps === 1 ? "step" : "steps"}, ${s.cached} cached` +
       (s.errors ? `, ${s.errors} ${s.errors === 1 ? "error" : "errors"}` : "");
     if (this.#printed || out) out += "\n";

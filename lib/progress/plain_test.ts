@@ -278,3 +278,18 @@ Deno.test("plain: a quick restart of a finished step prints it once; a late warn
 Deno.test("plain: nothing but the summary for an empty stream", () => {
   assert.equal(render([]), "Finished in 0.0s: 0 steps, 0 cached\n");
 });
+
+Deno.test("plain: a build whose daemon died mid-step reports the wall time since the build started", () => {
+  // The RUN step started at 12 ms and never completed: the steps alone span 0.1 s.
+  let out = "";
+  const started = 1_000_000;
+  const r = new PlainRenderer({ write: (s) => out += s }, undefined, {
+    startedAt: started,
+    now: () => started + 3200,
+  });
+  for (const m of FAILURE.slice(0, 3)) r.update(m);
+  r.done(new Error("lost connection to buildkitd"));
+  assert.match(out, /\nFailed after 3\.2s: /);
+  // Without a start time, the steps' own span, as before.
+  assert.match(render(FAILURE.slice(0, 3), { err: new Error("x") }), /\nFailed after 0\.\ds: /);
+});

@@ -92,8 +92,10 @@ export class Writer {
  * The messages of a server call as an async iterable that throws when the peer cancels (a plain Readable iterator
  * would just stop, and a truncated export would look complete). Reading pauses the call while the consumer lags.
  */
-export async function* readMessages(call: grpc.ServerDuplexStream<Buffer, Buffer>): AsyncGenerator<Buffer> {
-  const queue: Buffer[] = [];
+export async function* readMessages<T = Buffer>(
+  call: grpc.ServerDuplexStream<T, unknown>,
+): AsyncGenerator<T> {
+  const queue: T[] = [];
   let done = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -101,7 +103,7 @@ export async function* readMessages(call: grpc.ServerDuplexStream<Buffer, Buffer
     wake?.();
     wake = undefined;
   };
-  const onData = (b: Buffer) => {
+  const onData = (b: T) => {
     queue.push(b);
     if (queue.length >= 16) call.pause();
     notify();

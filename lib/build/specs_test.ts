@@ -1,7 +1,7 @@
 /** --output / --import-cache / --export-cache / --build-arg parsing: buildctl's and envd's forms. */
 import assert from "node:assert/strict";
 import { UsageError } from "../errors.ts";
-import { parseBuildArgs, parseCache, parseOutput, splitCsv } from "./_outputs.ts";
+import { parseBuildArgs, parseCache, parseOutput, splitCsv } from "./specs.ts";
 
 Deno.test("outputs: buildctl's form, envd's short form, buildx's registry, and client-side dest", () => {
   assert.deepEqual(parseOutput("type=image,name=r/i:t,push=true,registry.insecure=true"), {
@@ -68,7 +68,8 @@ Deno.test("cache specs: buildctl's form, a bare ref, and what cannot be served",
     type: "registry",
     attrs: { ref: "r/c", mode: "max" },
   });
-  assert.throws(() => parseCache("import-cache", "type=local,src=d"), /content store/);
+  assert.deepEqual(parseCache("import-cache", "type=local,src=d"), { type: "local", attrs: { src: "d" } });
+  assert.throws(() => parseCache("cache-from", "type=local"), /--cache-from .*src=DIR/);
   assert.throws(() => parseCache("import-cache", "type=inline"), /type=registry/);
   assert.throws(() => parseCache("export-cache", "type=registry"), /ref=/);
 });
