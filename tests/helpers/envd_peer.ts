@@ -72,7 +72,7 @@ export async function envdHome(): Promise<string> {
 }
 
 /** Runs the real envd in `home` (cwd there too), analytics off: it would phone home otherwise. */
-export function runEnvd(home: string, args: string[]): Promise<Result> {
+export function runEnvd(home: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
   if (!existsSync(ENVD_BIN)) throw new Error(`${ENVD_BIN} is missing: run scripts/install_peers`);
-  return run(args, { exe: ENVD_BIN, cwd: home, env: { HOME: home, ENVD_ANALYTICS: "false" } });
+  return run(args, { exe: ENVD_BIN, cwd: home, env: { HOME: home, ENVD_ANALYTICS: "false", ...env } });
 }
