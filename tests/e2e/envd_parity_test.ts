@@ -391,35 +391,22 @@ Deno.test("drop-in: under the name envd, usage lines say envd; envd's commands w
 Deno.test("import --from-envd reads the contexts file the real envd wrote, taking what it can", async () => {
   const eh = await envdHome();
   const steps = [
-    [
-      "context",
-      "create",
-      "--name",
-      "remote",
-      "--builder",
-      "tcp",
-      "--builder-address",
-      "10.1.2.3:8888",
-      "--runner",
-      "envd-server",
-      "--runner-address",
-      "http://srv:8080",
-    ],
-    [
-      "context",
-      "create",
-      "--name",
-      "k8s",
-      "--builder",
-      "kube-pod",
-      "--builder-address",
-      "bk?namespace=ci",
-      "--use",
-    ],
-    ["context", "create", "--name", "bad name", "--builder", "unix", "--builder-address", "/s"],
-    ["context", "create", "--name", "dup", "--builder", "nerdctl-container", "--builder-address", "n"],
-    ["context", "create", "--name", "pfx", "--builder", "tcp", "--builder-address", "tcp://1.2.3.4:1"],
-  ];
+    "context create --name remote --builder tcp --builder-address 10.1.2.3:8888 --runner envd-server --runner-address http://srv:8080",
+    "context create --name k8s --builder kube-pod --builder-address bk?namespace=ci --use",
+    "context create --name dup --builder nerdctl-container --builder-address n",
+    "context create --name pfx --builder tcp --builder-address tcp://1.2.3.4:1",
+  ].map((line) => line.split(" "));
+  // envd takes any name; envd-lite refuses this one, so the import must skip it and go on.
+  steps.splice(2, 0, [
+    "context",
+    "create",
+    "--name",
+    "bad name",
+    "--builder",
+    "unix",
+    "--builder-address",
+    "/s",
+  ]);
   for (const step of steps) assert.equal((await runEnvd(eh, step)).code, 0);
   const envdLs = JSON.parse((await runEnvd(eh, ["context", "ls", "-f", "json"])).stdout);
   const gob = join(eh, ".config/envd/contexts");
