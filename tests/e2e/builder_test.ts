@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { dockerApi } from "../../lib/transport/docker_api.ts";
 import { daemons } from "../helpers/daemons.ts";
-import { run, tempHome } from "../helpers/run.ts";
+import { errorOf, run, tempHome } from "../helpers/run.ts";
 import { buildctlBuildArgs } from "../helpers/buildctl.ts";
 
 const peers = daemons();
@@ -121,17 +121,14 @@ Deno.test("an unreachable builder fails within BUILDKIT_CONNECTING_TIMEOUT, nami
     const took = Date.now() - started;
     assert.equal(r.code, 1);
     assert.match(
-      r.stderr,
-      new RegExp(
-        `^error: .*timeout 1500ms: .*tcp://127\\.0\\.0\\.1:${port}.*(ECONNREFUSED|refused|UNAVAILABLE)`,
-        "i",
-      ),
+      errorOf(r.stderr)!,
+      new RegExp(`timeout 1500ms: .*tcp://127\\.0\\.0\\.1:${port}.*(ECONNREFUSED|refused|UNAVAILABLE)`, "i"),
     );
     assert.ok(took >= 1400 && took < 5000, `took ${took} ms`);
     const bad = await run(["bootstrap"], { env: { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "5 seconds" } });
     assert.equal(
-      bad.stderr,
-      'error: BUILDKIT_CONNECTING_TIMEOUT: invalid duration "5 seconds" (use Go syntax such as 5s or 1m30s)\n',
+      errorOf(bad.stderr),
+      'BUILDKIT_CONNECTING_TIMEOUT: invalid duration "5 seconds" (use Go syntax such as 5s or 1m30s)',
     );
     // Ctrl-C while waiting for the daemon exits 130 at once.
     const t0 = Date.now();
@@ -221,7 +218,7 @@ Deno.test("du and prune change what a follow-up du reports after a real buildctl
     assert.match(all.stdout, /^ID:\t\t/, "--verbose lists each deleted record as a block, as buildctl");
     const rest = new Set((await du() as unknown as Rec[]).map((x) => x.id));
     assert.ok(idle(after).every((id) => !rest.has(id)), "every idle record went");
-    assert.equal((await run(["prune", "--keep-duration", "2 days"], { env: h.env })).code, 2);
+    assert.equal((await run(["prune", "--keep-duration", "2 days"], { env: h.env })).code, 1);
   } finally {
     h.cleanup();
   }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, ROOT as REPO, run, tempHome } from "../helpers/run.ts";
+import { BIN, errorOf, ROOT as REPO, run, tempHome } from "../helpers/run.ts";
 import { ROOT } from "../../lib/cli/mod.ts";
 import type { CommandSpec } from "../../lib/cli/command.ts";
 
@@ -23,6 +23,18 @@ Deno.test("--version, version, and --help on every command", async () => {
     assert.equal(r.code, 0, `${path.join(" ")} --help: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`NAME:\n   envd-lite${path.length ? " " + path.join(" ") : ""} - `));
     assert.match(r.stdout, /GLOBAL OPTIONS:/);
+    // No note said twice on one flag line, e.g. "(repeatable) (repeatable)".
+    for (const line of r.stdout.split("\n")) {
+      const notes = [...line.matchAll(/\b(repeatable|required|default: "[^"]*")/g)].map((m) => m[1]);
+      assert.equal(new Set(notes).size, notes.length, `${path.join(" ")} --help: ${line}`);
+    }
+    // Global flags work after the command too: --version answers wherever it stands, with nothing run.
+    const v = await run([...path, "--version"]);
+    assert.deepEqual(
+      [v.code, v.stdout, v.stderr],
+      [0, `envd-lite version v${pkg.version}\n`, ""],
+      path.join(" "),
+    );
   }
   const create = (await run(["context", "create", "-h"])).stdout;
   for (
@@ -38,6 +50,43 @@ Deno.test("--version, version, and --help on every command", async () => {
     assert.ok(create.includes(flag), `${flag} missing from help`);
   }
   assert.ok(create.includes('(default: "docker-container")'));
+});
+
+Deno.test("--help names every ENVD_* and BUILDKIT_* variable the code reads", async () => {
+  const help = (await run(["--help"])).stdout;
+  const read = new Set<string>();
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = join(dir, e.name);
+      if (e.isDirectory) walk(p);
+      else if (p.endsWith(".ts") && !p.endsWith("_test.ts")) {
+        for (
+          const m of readFileSync(p, "utf8").matchAll(
+            /\benv(?:\.|\[")((?:ENVD|BUILDKIT)_[A-Z_]+)|"((?:ENVD|BUILDKIT)_[A-Z_]+_TIMEOUT)"/g,
+          )
+        ) {
+          read.add(m[1] ?? m[2]);
+        }
+      }
+    }
+  };
+  walk(join(REPO, "lib"));
+  assert.ok(read.has("BUILDKIT_RUNNING_TIMEOUT") && read.has("ENVD_CONTEXT"), [...read].join());
+  for (const v of read) assert.match(help, new RegExp(`^   ${v} `, "m"), `${v} missing from --help`);
+});
+
+Deno.test("every usage error: exit 1 and one line in Go flag's words, with where to look", async () => {
+  for (const path of allPaths(ROOT).filter((p) => p.length > 1 || !["context", "builder"].includes(p[0]))) {
+    const r = await run([...path, "--bogus"]);
+    const cmd = path.join(" ");
+    assert.equal(r.code, 1, cmd);
+    assert.equal(r.stdout, "", cmd);
+    assert.equal(
+      r.stderr,
+      `error: flag provided but not defined: -bogus; see 'envd-lite ${cmd} --help'\n`,
+      cmd,
+    );
+  }
 });
 
 Deno.test("--debug says which file is used; --log-format json writes logrus-style JSON lines", async () => {
@@ -86,7 +135,7 @@ Deno.test("completion scripts: bash completes commands and flags for real; zsh a
   const fish = (await run(["completion", "fish"])).stdout;
   assert.match(fish, /complete -c envd-lite -n "_envd_lite_at 'context create'" -l builder-address/);
   const bad = await run(["completion", "tcsh"]);
-  assert.equal(bad.code, 2);
+  assert.equal(bad.code, 1);
 });
 
 Deno.test("inspect, update, export and import round-trip a context with TLS", async () => {
@@ -154,7 +203,7 @@ Deno.test("inspect, update, export and import round-trip a context with TLS", as
         stdin: exported,
       });
       assert.equal(again.code, 1);
-      assert.match(again.stderr, /^error: failed to import context: context "ci" already exists/);
+      assert.match(errorOf(again.stderr)!, /^failed to import context: context "ci" already exists/);
       // --embed-tls carries the PEM itself, so the copy works without the files.
       const embedded = join(h.home, "remote.toml");
       assert.equal(
@@ -183,7 +232,7 @@ Deno.test("inspect, update, export and import round-trip a context with TLS", as
     ], { env: h.env });
     assert.doesNotMatch(readFileSync(h.configFile, "utf8"), /grpc/);
     const none = await run(["context", "update", "--name", "remote"], { env: h.env });
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 1);
   } finally {
     h.cleanup();
   }
@@ -220,10 +269,7 @@ Deno.test("hostile contexts files: one-line errors naming the file, never a stac
         if (r.code === 0) continue; // a truncation can still be valid TOML
         assert.equal(r.code, 1, `${what}: ${r.stderr}`);
         assert.equal(r.stderr.split("\n").length, 2, `${what}: not one line: ${r.stderr.slice(0, 300)}`);
-        assert.ok(
-          r.stderr.startsWith("error: ") && r.stderr.includes(h.configFile),
-          `${what}: ${r.stderr.slice(0, 300)}`,
-        );
+        assert.ok(errorOf(r.stderr)?.includes(h.configFile), `${what}: ${r.stderr.slice(0, 300)}`);
         assert.doesNotMatch(r.stderr, /internal error|\bat .*:\d+:\d+/, what);
         assert.deepEqual(readFileSync(h.configFile), Buffer.from(bytes), `${what}: file changed`);
       }
@@ -231,7 +277,7 @@ Deno.test("hostile contexts files: one-line errors naming the file, never a stac
     // A directory where the file should be, and an unreadable file.
     const dirEnv = { ...h.env, ENVD_CONTEXTS_FILE: h.home };
     const r = await run(["context", "ls"], { env: dirEnv });
-    assert.equal(r.stderr, `error: ${h.home}: is a directory, not a contexts file\n`);
+    assert.equal(errorOf(r.stderr), `${h.home}: is a directory, not a contexts file`);
     if (process.getuid?.() !== 0) {
       chmodSync(h.configFile, 0);
       assert.match((await run(["context", "ls"], { env: h.env })).stderr, /cannot read/);
@@ -280,10 +326,25 @@ Deno.test("context import --from-envd reads a real envd gob file (made by Go's e
           Runner: "envd-server",
           RunnerAddress: "http://srv:8080",
         },
+        { Name: "bad name", Builder: "tcp", BuilderAddress: "h:1", Runner: "docker", RunnerAddress: null },
         {
           Name: "k8s",
           Builder: "kube-pod",
           BuilderAddress: "buildkitd?namespace=ci",
+          Runner: "docker",
+          RunnerAddress: null,
+        },
+        {
+          Name: "old",
+          Builder: "podman-container",
+          BuilderAddress: "p",
+          Runner: "docker",
+          RunnerAddress: null,
+        },
+        {
+          Name: "mixed",
+          Builder: "unix",
+          BuilderAddress: "tcp://h:1",
           Runner: "docker",
           RunnerAddress: null,
         },
@@ -294,6 +355,20 @@ Deno.test("context import --from-envd reads a real envd gob file (made by Go's e
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /msg="Context default already exists, skipped"/);
     assert.match(r.stderr, /msg="Context remote is imported"/);
+    // What cannot be imported is named with the reason, and the rest still comes in.
+    assert.match(
+      r.stderr,
+      /level=warning msg="Context bad name is not imported: invalid context name \\"bad name\\"/,
+    );
+    assert.match(
+      r.stderr,
+      /level=warning msg="Context old is not imported: unknown builder type \\"podman-container\\"/,
+    );
+    assert.match(
+      r.stderr,
+      /level=warning msg="Context mixed is not imported: builder address \\"tcp:\/\/h:1\\" has scheme tcp/,
+    );
+    assert.match(r.stderr, /msg="Imported 2 of 6 envd contexts" .*skipped=4\n$/);
     const ls = JSON.parse((await run(["context", "ls", "-f", "json"], { env: h.env })).stdout);
     assert.deepEqual(ls.slice(1), [
       {
@@ -318,9 +393,10 @@ Deno.test("context import --from-envd reads a real envd gob file (made by Go's e
     const bad = await run(["context", "import", "--from-envd", join(h.home, "bad")], { env: h.env });
     assert.equal(bad.code, 1);
     assert.match(
-      bad.stderr,
-      /^error: .*bad: not an envd contexts file: invalid envd contexts file \(gob\) at byte \d+: .*\n$/,
+      errorOf(bad.stderr)!,
+      /^\S*bad: not an envd contexts file: invalid envd contexts file \(gob\) at byte \d+: .*$/,
     );
+    assert.equal(bad.stderr.trimEnd().split("\n").length, 1, bad.stderr);
     assert.equal(readFileSync(h.configFile, "utf8"), before);
   } finally {
     h.cleanup();

@@ -32,12 +32,17 @@ interface Lite {
 }
 const AS_ENVD: Lite = { mode: "bin", app: "envd" };
 
-function runLite(home: string, args: string[], lite: Lite = AS_ENVD): Promise<Result> {
+function runLite(
+  home: string,
+  args: string[],
+  lite: Lite = AS_ENVD,
+  env: Record<string, string> = {},
+): Promise<Result> {
   return run(args, {
     mode: lite.mode,
     exe: lite.app === "envd" ? dropIn : undefined,
     cwd: home,
-    env: { HOME: home },
+    env: { HOME: home, ...env },
   });
 }
 
@@ -148,6 +153,12 @@ const SEQUENCES: Record<string, Step[]> = {
     s("context", "rm", "--name", "tcp-envd-server"),
     s("context", "use", "--name=default"),
     s("context", "rm", "-name", "tcp-envd-server"),
+  ],
+  "repeated flags, empty values": [
+    s("context", "create", "--name", "e1", "--builder-address="),
+    s("context", "create", "--name", "e2", "--use", "--use"),
+    s("context", "create", "--name", "e3", "--name", "e4", "--runner-address", "a", "--runner-address", "b"),
+    s("context", "use", "--name", "e2", "--name", "default"),
   ],
   "create --use, use and rm log lines": [
     s("context", "create", "--name", "a", "--builder", "unix", "--builder-address", "/s", "--use"),
@@ -306,6 +317,19 @@ Deno.test("what envd-lite changes on purpose (README, Differences from envd), sh
   [e, l] = await both(["context", "ls", "-f", "json"]);
   assert.equal(JSON.parse(e.stdout)[1].builder_addr, "tcp://tcp://1.2.3.4:1");
   assert.equal(JSON.parse(l.stdout)[1].builder_addr, "tcp://1.2.3.4:1");
+  // An address whose scheme names another builder is refused (envd stores moby-worker://tcp://x).
+  [e, l] = await both([
+    "context",
+    "create",
+    "--name",
+    "m",
+    "--builder",
+    "moby-worker",
+    "--builder-address",
+    "tcp://x",
+  ]);
+  assert.deepEqual([e.code, l.code], [0, 1]);
+  assert.match(l.stderr, /has scheme tcp:\/\/ but the builder is moby-worker/);
   // Names are validated (they are TOML keys and file names here).
   [e, l] = await both(["context", "create", "--name", "bad name"]);
   assert.equal(e.code, 0);
@@ -367,35 +391,22 @@ Deno.test("drop-in: under the name envd, usage lines say envd; envd's commands w
 Deno.test("import --from-envd reads the contexts file the real envd wrote, taking what it can", async () => {
   const eh = await envdHome();
   const steps = [
-    [
-      "context",
-      "create",
-      "--name",
-      "remote",
-      "--builder",
-      "tcp",
-      "--builder-address",
-      "10.1.2.3:8888",
-      "--runner",
-      "envd-server",
-      "--runner-address",
-      "http://srv:8080",
-    ],
-    [
-      "context",
-      "create",
-      "--name",
-      "k8s",
-      "--builder",
-      "kube-pod",
-      "--builder-address",
-      "bk?namespace=ci",
-      "--use",
-    ],
-    ["context", "create", "--name", "bad name", "--builder", "unix", "--builder-address", "/s"],
-    ["context", "create", "--name", "dup", "--builder", "nerdctl-container", "--builder-address", "n"],
-    ["context", "create", "--name", "pfx", "--builder", "tcp", "--builder-address", "tcp://1.2.3.4:1"],
-  ];
+    "context create --name remote --builder tcp --builder-address 10.1.2.3:8888 --runner envd-server --runner-address http://srv:8080",
+    "context create --name k8s --builder kube-pod --builder-address bk?namespace=ci --use",
+    "context create --name dup --builder nerdctl-container --builder-address n",
+    "context create --name pfx --builder tcp --builder-address tcp://1.2.3.4:1",
+  ].map((line) => line.split(" "));
+  // envd takes any name; envd-lite refuses this one, so the import must skip it and go on.
+  steps.splice(2, 0, [
+    "context",
+    "create",
+    "--name",
+    "bad name",
+    "--builder",
+    "unix",
+    "--builder-address",
+    "/s",
+  ]);
   for (const step of steps) assert.equal((await runEnvd(eh, step)).code, 0);
   const envdLs = JSON.parse((await runEnvd(eh, ["context", "ls", "-f", "json"])).stdout);
   const gob = join(eh, ".config/envd/contexts");
@@ -438,4 +449,17 @@ Deno.test("import --from-envd reads the contexts file the real envd wrote, takin
   const named = await runLite(eh, ["context", "import", "--from-envd", "--name", "x", gob]);
   assert.equal(named.code, 1);
   assert.match(named.stderr, /^error: --name cannot be used with --from-envd/);
+});
+
+Deno.test("log times are local time with its offset, as envd's (logrus's RFC 3339)", async () => {
+  const eh = await envdHome();
+  const lh = tempDir("envd-lite-peer-");
+  seedLite(lh);
+  const args = ["context", "use", "--name", "default"];
+  for (const TZ of ["Asia/Kolkata", "America/St_Johns", "UTC"]) {
+    const e = await runEnvd(eh, args, { TZ }), l = await runLite(lh, args, AS_ENVD, { TZ });
+    const zone = (t: string) => /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)"/.exec(t)?.[1];
+    assert.ok(zone(e.stderr), e.stderr);
+    assert.equal(zone(l.stderr), zone(e.stderr), `${TZ}: ${l.stderr}`);
+  }
 });

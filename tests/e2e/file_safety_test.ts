@@ -2,8 +2,7 @@
 import assert from "node:assert/strict";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fatalError } from "../helpers/fatal.ts";
-import { run, tempHome } from "../helpers/run.ts";
+import { errorOf, run, tempHome } from "../helpers/run.ts";
 
 const FILE = 'current = "a"\r\n\r\n[context.a]\r\nbuilder = "tcp"\r\nbuilder-address = "h:1"\r\n';
 
@@ -27,7 +26,7 @@ Deno.test("export into a missing directory or onto a directory: exit 1, one line
       const r = await run(["context", "export", "--name", "a", dest], { env: h.env });
       assert.equal(r.code, 1);
       assert.equal(r.stderr.split("\n").length, 2, r.stderr); // one line
-      assert.equal(fatalError(r.stderr), `${dest}: cannot write: ${reason}`);
+      assert.equal(errorOf(r.stderr)!, `${dest}: cannot write: ${reason}`);
       assert.doesNotMatch(r.stderr, /internal error|\.tmp/);
     }
     assert.deepEqual(readdirSync(h.home).filter((n) => n.endsWith(".tmp")), [], "no temp file left");

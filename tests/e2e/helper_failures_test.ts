@@ -9,8 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { daemons } from "../helpers/daemons.ts";
-import { fatalError } from "../helpers/fatal.ts";
-import { run } from "../helpers/run.ts";
+import { errorOf, run } from "../helpers/run.ts";
 
 const peers = daemons();
 
@@ -62,7 +61,7 @@ for (
       const elapsed = Date.now() - t0;
       assert.equal(r.code, 1, r.stderr);
       assert.match(
-        fatalError(r.stderr),
+        errorOf(r.stderr)!,
         new RegExp(`${command} exited with code 1: Error: no such object: "${address}"`),
       );
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
@@ -80,7 +79,7 @@ for (
       // This machine has a real kubectl in /usr/bin: a PATH of only the empty helper dir hides it.
       const r = await run(["bootstrap"], { env: { ...s.env, PATH: `${s.dir}/bin` } });
       assert.equal(r.code, 1, r.stderr);
-      assert.match(fatalError(r.stderr), new RegExp(`cannot run ${command}: not found on PATH`));
+      assert.match(errorOf(r.stderr)!, new RegExp(`cannot run ${command}: not found on PATH`));
       assert.doesNotMatch(r.stderr, /timeout/);
     } finally {
       s.cleanup();

@@ -9,35 +9,12 @@ export const GOLDEN_PATH = join(ROOT, "tests/fixtures/context_ls_envd.golden");
 
 /** The commands whose `context ls` the golden file holds (scripts/gen_envd_golden runs them through envd). */
 export const GOLDEN_STEPS: string[][] = [
-  [
-    "context",
-    "create",
-    "--name",
-    "demo",
-    "--builder",
-    "tcp",
-    "--builder-address",
-    "1.2.3.4:8888",
-    "--runner",
-    "envd-server",
-    "--runner-address",
-    "http://localhost:8080",
-  ],
-  ["context", "create", "--name", "x", "--builder", "unix", "--builder-address", "/run/b.sock"],
-  [
-    "context",
-    "create",
-    "--name",
-    "k8s",
-    "--builder",
-    "kube-pod",
-    "--builder-address",
-    "bk?namespace=ci",
-    "--use",
-  ],
-  ["context", "create", "--name", "nerd", "--builder", "nerdctl-container", "--builder-address", "nerd_bk"],
-  ["context", "create", "--name", "dc", "--builder", "docker-container"],
-];
+  "context create --name demo --builder tcp --builder-address 1.2.3.4:8888 --runner envd-server --runner-address http://localhost:8080",
+  "context create --name x --builder unix --builder-address /run/b.sock",
+  "context create --name k8s --builder kube-pod --builder-address bk?namespace=ci --use",
+  "context create --name nerd --builder nerdctl-container --builder-address nerd_bk",
+  "context create --name dc --builder docker-container",
+].map((line) => line.split(" "));
 
 /** envd-lite's contexts file holding what a fresh envd install has (envd's default is not the seed's). */
 export const ENVD_FRESH_TOML =
@@ -72,7 +49,7 @@ export async function envdHome(): Promise<string> {
 }
 
 /** Runs the real envd in `home` (cwd there too), analytics off: it would phone home otherwise. */
-export function runEnvd(home: string, args: string[]): Promise<Result> {
+export function runEnvd(home: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
   if (!existsSync(ENVD_BIN)) throw new Error(`${ENVD_BIN} is missing: run scripts/install_peers`);
-  return run(args, { exe: ENVD_BIN, cwd: home, env: { HOME: home, ENVD_ANALYTICS: "false" } });
+  return run(args, { exe: ENVD_BIN, cwd: home, env: { HOME: home, ENVD_ANALYTICS: "false", ...env } });
 }

@@ -90,3 +90,13 @@ export function tempHome(): {
 
 /** Both ways a user runs envd-lite: the compiled binary and `deno run main.ts`. */
 export const MODES: Mode[] = ["bin", "deno"];
+
+/** What a failed run reported: the `error` of envd's fatal log line (`msg=exit app=… error="…"`), or the text
+ * of a usage error's `error: …` line; undefined when stderr holds neither. */
+export function errorOf(stderr: string): string | undefined {
+  const fatal = /level=fatal msg=exit app=\S+ error=("(?:[^"\\]|\\.)*"|\S*)/.exec(stderr);
+  if (fatal) {
+    return fatal[1].startsWith('"') ? JSON.parse(fatal[1].replace(/\\x([0-9a-f]{2})/g, "\\u00$1")) : fatal[1];
+  }
+  return /^error: (.*)$/m.exec(stderr)?.[1];
+}
