@@ -62,12 +62,29 @@ async function workers(env: Record<string, string>) {
   return JSON.parse(r.stdout) as { labels: Record<string, string>; gcPolicies: unknown[] }[];
 }
 
-Deno.test("containerd worker: a managed unix daemon rendered with [worker.containerd] starts on our containerd and reports the TOML's GC policy", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-cd-"));
-  const toml = containerdContext(
-    join(dir, "bk.sock"),
-    `envd-lite-${randomBytes(3).toString("hex")}`,
-    `  gc = true
+/** Runs `fn` with a HOME whose contexts file is `tomlOf(dir)` (dir: a fresh temp dir); removes the daemon after. */
+async function withManaged(
+  tomlOf: (dir: string) => string,
+  fn: (h: ReturnType<typeof home>, dir: string, toml: string) => Promise<void>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-bkc-"));
+  const toml = tomlOf(dir);
+  const h = home(toml);
+  try {
+    await fn(h, dir, toml);
+  } finally {
+    await run(["builder", "rm"], { env: h.env }).catch(() => {});
+    h.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+Deno.test("containerd worker: a managed unix daemon rendered with [worker.containerd] starts on our containerd and reports the TOML's GC policy", () =>
+  withManaged((dir) =>
+    containerdContext(
+      join(dir, "bk.sock"),
+      `envd-lite-${randomBytes(3).toString("hex")}`,
+      `  gc = true
   [[context.cd.worker.containerd.gcpolicy]]
   filters = ["type==source.local", "type==exec.cachemount"]
   keepDuration = 7200
@@ -78,9 +95,7 @@ Deno.test("containerd worker: a managed unix daemon rendered with [worker.contai
   maxUsedSpace = "3GB"
   minFreeSpace = 1000000
 `,
-  );
-  const h = home(toml);
-  try {
+    ), async (h, dir, toml) => {
     const boot = await run(["bootstrap"], { env: h.env, timeoutMs: 90_000 });
     assert.equal(boot.code, 0, boot.stderr);
     const rendered = readFileSync(join(h.home, ".local/state/envd-lite/daemons/cd/buildkitd.toml"), "utf8");
@@ -97,44 +112,34 @@ Deno.test("containerd worker: a managed unix daemon rendered with [worker.contai
     assert.deepEqual(ws[0].gcPolicies, expectedGcPolicy(ctx, dir, "containerd"));
     const info = await run(["builder", "info"], { env: h.env });
     assert.match(info.stdout, /GC policy: \(from context cd's \[worker\.containerd\]\)/);
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("builder info: a managed daemon whose context sets no GC key runs buildkitd's default (10% of the disk ...), and says so", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-dgc-"));
-  const toml =
-    `current = "o"\n[context.o]\nbuilder = "unix"\nbuilder-address = "${dir}/bk.sock"\n  [context.o.daemon]\n  rootless = false\n  [context.o.worker.oci]\n  max-parallelism = 2\n`;
-  const h = home(toml);
-  try {
-    const info = await run(["builder", "info", "-f", "json"], { env: h.env, timeoutMs: 90_000 });
-    assert.equal(info.code, 0, info.stderr);
-    const w = JSON.parse(info.stdout).workers[0];
-    assert.match(
-      w.gcSource,
-      /^buildkitd's default, as \[worker\.oci\] sets no GC key: reserve 10% of the disk/,
-    );
-    const ctx = validateText(toml, "contexts.toml").model.contexts[0];
-    const root = join(h.home, ".local/state/envd-lite/daemons/o/root");
-    assert.deepEqual(w.gcPolicies, expectedGcPolicy(ctx, root));
-    assert.equal(w.gcPolicies.length, 4);
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+Deno.test("builder info: a managed daemon whose context sets no GC key runs buildkitd's default (10% of the disk ...), and says so", () =>
+  withManaged(
+    (dir) =>
+      `current = "o"\n[context.o]\nbuilder = "unix"\nbuilder-address = "${dir}/bk.sock"\n  [context.o.daemon]\n  rootless = false\n  [context.o.worker.oci]\n  max-parallelism = 2\n`,
+    async (h, _dir, toml) => {
+      const info = await run(["builder", "info", "-f", "json"], { env: h.env, timeoutMs: 90_000 });
+      assert.equal(info.code, 0, info.stderr);
+      const w = JSON.parse(info.stdout).workers[0];
+      assert.match(
+        w.gcSource,
+        /^buildkitd's default, as \[worker\.oci\] sets no GC key: reserve 10% of the disk/,
+      );
+      const ctx = validateText(toml, "contexts.toml").model.contexts[0];
+      const root = join(h.home, ".local/state/envd-lite/daemons/o/root");
+      assert.deepEqual(w.gcPolicies, expectedGcPolicy(ctx, root));
+      assert.equal(w.gcPolicies.length, 4);
+    },
+  ));
 
-Deno.test("prune with no flags applies the rules of the worker the daemon reports: [worker.containerd], not [worker.oci]", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-cdp-"));
+Deno.test("prune with no flags applies the rules of the worker the daemon reports: [worker.containerd], not [worker.oci]", () =>
   // gc = false keeps the daemon's own GC from racing the prune; the rules still apply client-side.
-  const toml = containerdContext(
-    join(dir, "bk.sock"),
-    `envd-lite-${randomBytes(3).toString("hex")}`,
-    `  gc = false
+  withManaged((dir) =>
+    containerdContext(
+      join(dir, "bk.sock"),
+      `envd-lite-${randomBytes(3).toString("hex")}`,
+      `  gc = false
   [[context.cd.worker.containerd.gcpolicy]]
   all = true
 
@@ -143,9 +148,7 @@ Deno.test("prune with no flags applies the rules of the worker the daemon report
   [[context.cd.worker.oci.gcpolicy]]
   keepDuration = "1000h"
 `,
-  );
-  const h = home(toml);
-  try {
+    ), async (h, dir) => {
     const ctx = runStepContext(dir, randomBytes(4).toString("hex"));
     const b = await run(["build", "--path", ctx, "--progress", "plain"], { env: h.env, timeoutMs: 120_000 });
     assert.equal(b.code, 0, b.stderr);
@@ -157,12 +160,7 @@ Deno.test("prune with no flags applies the rules of the worker the daemon report
     assert.match(p.stderr, /applying 1 GC rule of context cd's \[worker\.containerd\]/);
     const after = JSON.parse((await run(["du", "--format", "json"], { env: h.env })).stdout) as unknown[];
     assert.equal(after.length, 0, JSON.stringify(after));
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
