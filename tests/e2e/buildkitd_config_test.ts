@@ -6,7 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +25,7 @@ import { dockerApi } from "../../lib/transport/docker_api.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { expectedGcPolicy } from "../helpers/gc_policy.ts";
 import { BIN, ROOT, run, tempHome } from "../helpers/run.ts";
+import { ensureTestUser, userHome } from "../helpers/unprivileged.ts";
 
 const peers = daemons();
 const plainToml = (text: string) => JSON.parse(JSON.stringify(parse(text)));
@@ -162,6 +172,30 @@ Deno.test("prune with no flags applies the rules of the worker the daemon report
     assert.equal(after.length, 0, JSON.stringify(after));
   }));
 
+/** Processes whose command line names `needle`, with their owner. */
+function procsWith(needle: string): { pid: number; uid: number; cmd: string }[] {
+  const out = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8");
+      if (!cmd.includes(needle)) continue;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, "utf8"))![1]);
+      out.push({ pid: Number(e), uid, cmd });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Everything a child writes on a stream, as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  return { text: () => text, done };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -215,24 +249,16 @@ builder-address = "127.0.0.1:${port}"
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const stderr = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  const reading = (async () => {
-    for (;;) {
-      const { value, done } = await stderr.read();
-      if (done) return;
-      log += value;
-    }
-  })();
+  const serveLog = collect(proc.stderr);
   try {
     const ctx = runStepContext(dir, "served");
     const b = await run(["build", "--path", ctx, "--progress", "plain"], {
       env: client.env,
       timeoutMs: 120_000,
     });
-    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${log}`);
+    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${serveLog.text()}`);
     assert.match(b.stderr, /RUN \["\/bin\/busybox"/);
-    assert.match(log, new RegExp(`serving context s on tcp://127\\.0\\.0\\.1:${port} \\(TLS\\)`));
+    assert.match(serveLog.text(), new RegExp(`serving context s on tcp://127\\.0\\.0\\.1:${port} \\(TLS\\)`));
     // The daemon runs with the context's rendered config; [serve]'s files are its [grpc.tls].
     const cfg = plainToml(
       readFileSync(join(server.home, ".local/state/envd-lite/serve/s/buildkitd.toml"), "utf8"),
@@ -256,11 +282,75 @@ builder-address = "127.0.0.1:${port}"
   } finally {
     proc.kill("SIGTERM");
     const st = await proc.status;
-    await reading;
+    await serveLog.done;
     server.cleanup();
     client.cleanup();
     rmSync(dir, { recursive: true, force: true });
-    assert.ok(st.code === 0 || st.code === 130 || st.code === 143, `serve exited ${st.code}: ${log}`);
+    assert.ok(
+      st.code === 0 || st.code === 130 || st.code === 143,
+      `serve exited ${st.code}: ${serveLog.text()}`,
+    );
+  }
+});
+
+Deno.test("serve as a user is rootless by default: rootlesskit buildkitd, owned by the user, serves a build", async () => {
+  const user = ensureTestUser();
+  const uh = userHome(user);
+  const port = await freePort();
+  mkdirSync(join(uh.home, ".config/envd"), { recursive: true });
+  writeFileSync(
+    join(uh.home, ".config/envd/contexts.toml"),
+    `current = "s"\n[context.s]\nbuilder = "tcp"\nbuilder-address = "127.0.0.1:${port}"\n`,
+  );
+  for (
+    const p of [
+      join(uh.home, ".config"),
+      join(uh.home, ".config/envd"),
+      join(uh.home, ".config/envd/contexts.toml"),
+    ]
+  ) {
+    chownSync(p, user.uid, user.gid);
+  }
+  const client = home(`current = "c"\n[context.c]\nbuilder = "tcp"\nbuilder-address = "127.0.0.1:${port}"\n`);
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-serve-rl-"));
+  const proc = new Deno.Command("setpriv", {
+    args: [
+      "--reuid",
+      String(user.uid),
+      "--regid",
+      String(user.gid),
+      "--init-groups",
+      "--",
+      BIN,
+      "serve",
+      "--addr",
+      `tcp://127.0.0.1:${port}`,
+    ],
+    env: uh.env,
+    clearEnv: true,
+    cwd: uh.home,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = collect(proc.stderr);
+  try {
+    const b = await run(["build", "--path", runStepContext(dir, "rootless"), "--progress", "plain"], {
+      env: client.env,
+      timeoutMs: 120_000,
+    });
+    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${log.text()}`);
+    assert.match(log.text(), /serving context s on tcp:\/\/127\.0\.0\.1:\d+, rootless/);
+    const config = join(uh.home, ".local/state/envd-lite/serve/s/buildkitd.toml");
+    const daemons = procsWith(config);
+    assert.ok(daemons.some((d) => d.cmd.startsWith("rootlesskit\0buildkitd\0")), JSON.stringify(daemons));
+    assert.ok(daemons.length > 0 && daemons.every((d) => d.uid === user.uid), JSON.stringify(daemons));
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.status;
+    await log.done;
+    client.cleanup();
+    uh.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
