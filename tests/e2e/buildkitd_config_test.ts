@@ -449,3 +449,25 @@ builder-address = "${join(sockDir, "bk.sock")}"
     rmSync(sockDir, { recursive: true, force: true });
   }
 });
+
+Deno.test("a file with several problems: one error line, and --debug lists every problem with its line", async () => {
+  const h = home('[contexts.a]\nx = 1\n[context.default]\nbuilder = "tcpp"\n[context.default.b]\nk = 1\n');
+  try {
+    const plain = await run(["context", "ls"], { env: h.env });
+    assert.equal(plain.code, 1);
+    assert.equal(
+      plain.stderr,
+      `error: ${h.configFile}:1: unknown key "contexts" (did you mean "context"?) (and 2 more problems; --debug lists them all)\n`,
+    );
+    const debug = await run(["context", "ls", "--debug"], { env: h.env });
+    assert.equal(debug.code, 1);
+    const lines = debug.stderr.split("\n").filter((l) => l.startsWith(h.configFile));
+    assert.deepEqual(lines, [
+      `${h.configFile}:1: unknown key "contexts" (did you mean "context"?)`,
+      `${h.configFile}:4: context.default.builder: unknown builder type "tcpp" (one of docker-container, kube-pod, tcp, unix, moby-worker, nerdctl-container)`,
+      `${h.configFile}:5: unknown key "b" in [context.default] (to name a context "default.b", quote it: [context."default.b"])`,
+    ]);
+  } finally {
+    h.cleanup();
+  }
+});
