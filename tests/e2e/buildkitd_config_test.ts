@@ -6,7 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -16,6 +25,7 @@ import { dockerApi } from "../../lib/transport/docker_api.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { expectedGcPolicy } from "../helpers/gc_policy.ts";
 import { BIN, ROOT, run, tempHome } from "../helpers/run.ts";
+import { ensureTestUser, userHome } from "../helpers/unprivileged.ts";
 
 const peers = daemons();
 const plainToml = (text: string) => JSON.parse(JSON.stringify(parse(text)));
@@ -62,12 +72,29 @@ async function workers(env: Record<string, string>) {
   return JSON.parse(r.stdout) as { labels: Record<string, string>; gcPolicies: unknown[] }[];
 }
 
-Deno.test("containerd worker: a managed unix daemon rendered with [worker.containerd] starts on our containerd and reports the TOML's GC policy", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-cd-"));
-  const toml = containerdContext(
-    join(dir, "bk.sock"),
-    `envd-lite-${randomBytes(3).toString("hex")}`,
-    `  gc = true
+/** Runs `fn` with a HOME whose contexts file is `tomlOf(dir)` (dir: a fresh temp dir); removes the daemon after. */
+async function withManaged(
+  tomlOf: (dir: string) => string,
+  fn: (h: ReturnType<typeof home>, dir: string, toml: string) => Promise<void>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-bkc-"));
+  const toml = tomlOf(dir);
+  const h = home(toml);
+  try {
+    await fn(h, dir, toml);
+  } finally {
+    await run(["builder", "rm"], { env: h.env }).catch(() => {});
+    h.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+Deno.test("containerd worker: a managed unix daemon rendered with [worker.containerd] starts on our containerd and reports the TOML's GC policy", () =>
+  withManaged((dir) =>
+    containerdContext(
+      join(dir, "bk.sock"),
+      `envd-lite-${randomBytes(3).toString("hex")}`,
+      `  gc = true
   [[context.cd.worker.containerd.gcpolicy]]
   filters = ["type==source.local", "type==exec.cachemount"]
   keepDuration = 7200
@@ -78,9 +105,7 @@ Deno.test("containerd worker: a managed unix daemon rendered with [worker.contai
   maxUsedSpace = "3GB"
   minFreeSpace = 1000000
 `,
-  );
-  const h = home(toml);
-  try {
+    ), async (h, dir, toml) => {
     const boot = await run(["bootstrap"], { env: h.env, timeoutMs: 90_000 });
     assert.equal(boot.code, 0, boot.stderr);
     const rendered = readFileSync(join(h.home, ".local/state/envd-lite/daemons/cd/buildkitd.toml"), "utf8");
@@ -97,44 +122,34 @@ Deno.test("containerd worker: a managed unix daemon rendered with [worker.contai
     assert.deepEqual(ws[0].gcPolicies, expectedGcPolicy(ctx, dir, "containerd"));
     const info = await run(["builder", "info"], { env: h.env });
     assert.match(info.stdout, /GC policy: \(from context cd's \[worker\.containerd\]\)/);
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("builder info: a managed daemon whose context sets no GC key runs buildkitd's default (10% of the disk ...), and says so", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-dgc-"));
-  const toml =
-    `current = "o"\n[context.o]\nbuilder = "unix"\nbuilder-address = "${dir}/bk.sock"\n  [context.o.daemon]\n  rootless = false\n  [context.o.worker.oci]\n  max-parallelism = 2\n`;
-  const h = home(toml);
-  try {
-    const info = await run(["builder", "info", "-f", "json"], { env: h.env, timeoutMs: 90_000 });
-    assert.equal(info.code, 0, info.stderr);
-    const w = JSON.parse(info.stdout).workers[0];
-    assert.match(
-      w.gcSource,
-      /^buildkitd's default, as \[worker\.oci\] sets no GC key: reserve 10% of the disk/,
-    );
-    const ctx = validateText(toml, "contexts.toml").model.contexts[0];
-    const root = join(h.home, ".local/state/envd-lite/daemons/o/root");
-    assert.deepEqual(w.gcPolicies, expectedGcPolicy(ctx, root));
-    assert.equal(w.gcPolicies.length, 4);
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+Deno.test("builder info: a managed daemon whose context sets no GC key runs buildkitd's default (10% of the disk ...), and says so", () =>
+  withManaged(
+    (dir) =>
+      `current = "o"\n[context.o]\nbuilder = "unix"\nbuilder-address = "${dir}/bk.sock"\n  [context.o.daemon]\n  rootless = false\n  [context.o.worker.oci]\n  max-parallelism = 2\n`,
+    async (h, _dir, toml) => {
+      const info = await run(["builder", "info", "-f", "json"], { env: h.env, timeoutMs: 90_000 });
+      assert.equal(info.code, 0, info.stderr);
+      const w = JSON.parse(info.stdout).workers[0];
+      assert.match(
+        w.gcSource,
+        /^buildkitd's default, as \[worker\.oci\] sets no GC key: reserve 10% of the disk/,
+      );
+      const ctx = validateText(toml, "contexts.toml").model.contexts[0];
+      const root = join(h.home, ".local/state/envd-lite/daemons/o/root");
+      assert.deepEqual(w.gcPolicies, expectedGcPolicy(ctx, root));
+      assert.equal(w.gcPolicies.length, 4);
+    },
+  ));
 
-Deno.test("prune with no flags applies the rules of the worker the daemon reports: [worker.containerd], not [worker.oci]", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "envd-lite-cdp-"));
+Deno.test("prune with no flags applies the rules of the worker the daemon reports: [worker.containerd], not [worker.oci]", () =>
   // gc = false keeps the daemon's own GC from racing the prune; the rules still apply client-side.
-  const toml = containerdContext(
-    join(dir, "bk.sock"),
-    `envd-lite-${randomBytes(3).toString("hex")}`,
-    `  gc = false
+  withManaged((dir) =>
+    containerdContext(
+      join(dir, "bk.sock"),
+      `envd-lite-${randomBytes(3).toString("hex")}`,
+      `  gc = false
   [[context.cd.worker.containerd.gcpolicy]]
   all = true
 
@@ -143,9 +158,7 @@ Deno.test("prune with no flags applies the rules of the worker the daemon report
   [[context.cd.worker.oci.gcpolicy]]
   keepDuration = "1000h"
 `,
-  );
-  const h = home(toml);
-  try {
+    ), async (h, dir) => {
     const ctx = runStepContext(dir, randomBytes(4).toString("hex"));
     const b = await run(["build", "--path", ctx, "--progress", "plain"], { env: h.env, timeoutMs: 120_000 });
     assert.equal(b.code, 0, b.stderr);
@@ -157,12 +170,31 @@ Deno.test("prune with no flags applies the rules of the worker the daemon report
     assert.match(p.stderr, /applying 1 GC rule of context cd's \[worker\.containerd\]/);
     const after = JSON.parse((await run(["du", "--format", "json"], { env: h.env })).stdout) as unknown[];
     assert.equal(after.length, 0, JSON.stringify(after));
-  } finally {
-    await run(["builder", "rm"], { env: h.env }).catch(() => {});
-    h.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+  }));
+
+/** Processes whose command line names `needle`, with their owner. */
+function procsWith(needle: string): { pid: number; uid: number; cmd: string }[] {
+  const out = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8");
+      if (!cmd.includes(needle)) continue;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${e}/status`, "utf8"))![1]);
+      out.push({ pid: Number(e), uid, cmd });
+    } catch { /* gone */ }
   }
-});
+  return out;
+}
+
+/** Everything a child writes on a stream, as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  return { text: () => text, done };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -217,24 +249,16 @@ builder-address = "127.0.0.1:${port}"
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const stderr = proc.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  const reading = (async () => {
-    for (;;) {
-      const { value, done } = await stderr.read();
-      if (done) return;
-      log += value;
-    }
-  })();
+  const serveLog = collect(proc.stderr);
   try {
     const ctx = runStepContext(dir, "served");
     const b = await run(["build", "--path", ctx, "--progress", "plain"], {
       env: client.env,
       timeoutMs: 120_000,
     });
-    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${log}`);
+    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${serveLog.text()}`);
     assert.match(b.stderr, /RUN \["\/bin\/busybox"/);
-    assert.match(log, new RegExp(`serving context s on tcp://127\\.0\\.0\\.1:${port} \\(TLS\\)`));
+    assert.match(serveLog.text(), new RegExp(`serving context s on tcp://127\\.0\\.0\\.1:${port} \\(TLS\\)`));
     // The daemon runs with the context's rendered config; [serve]'s files are its [grpc.tls].
     const cfg = plainToml(
       readFileSync(join(server.home, ".local/state/envd-lite/serve/s/buildkitd.toml"), "utf8"),
@@ -258,11 +282,75 @@ builder-address = "127.0.0.1:${port}"
   } finally {
     proc.kill("SIGTERM");
     const st = await proc.status;
-    await reading;
+    await serveLog.done;
     server.cleanup();
     client.cleanup();
     rmSync(dir, { recursive: true, force: true });
-    assert.ok(st.code === 0 || st.code === 130 || st.code === 143, `serve exited ${st.code}: ${log}`);
+    assert.ok(
+      st.code === 0 || st.code === 130 || st.code === 143,
+      `serve exited ${st.code}: ${serveLog.text()}`,
+    );
+  }
+});
+
+Deno.test("serve as a user is rootless by default: rootlesskit buildkitd, owned by the user, serves a build", async () => {
+  const user = ensureTestUser();
+  const uh = userHome(user);
+  const port = await freePort();
+  mkdirSync(join(uh.home, ".config/envd"), { recursive: true });
+  writeFileSync(
+    join(uh.home, ".config/envd/contexts.toml"),
+    `current = "s"\n[context.s]\nbuilder = "tcp"\nbuilder-address = "127.0.0.1:${port}"\n`,
+  );
+  for (
+    const p of [
+      join(uh.home, ".config"),
+      join(uh.home, ".config/envd"),
+      join(uh.home, ".config/envd/contexts.toml"),
+    ]
+  ) {
+    chownSync(p, user.uid, user.gid);
+  }
+  const client = home(`current = "c"\n[context.c]\nbuilder = "tcp"\nbuilder-address = "127.0.0.1:${port}"\n`);
+  const dir = mkdtempSync(join(tmpdir(), "envd-lite-serve-rl-"));
+  const proc = new Deno.Command("setpriv", {
+    args: [
+      "--reuid",
+      String(user.uid),
+      "--regid",
+      String(user.gid),
+      "--init-groups",
+      "--",
+      BIN,
+      "serve",
+      "--addr",
+      `tcp://127.0.0.1:${port}`,
+    ],
+    env: uh.env,
+    clearEnv: true,
+    cwd: uh.home,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = collect(proc.stderr);
+  try {
+    const b = await run(["build", "--path", runStepContext(dir, "rootless"), "--progress", "plain"], {
+      env: client.env,
+      timeoutMs: 120_000,
+    });
+    assert.equal(b.code, 0, `${b.stderr}\n--- serve:\n${log.text()}`);
+    assert.match(log.text(), /serving context s on tcp:\/\/127\.0\.0\.1:\d+, rootless/);
+    const config = join(uh.home, ".local/state/envd-lite/serve/s/buildkitd.toml");
+    const daemons = procsWith(config);
+    assert.ok(daemons.some((d) => d.cmd.startsWith("rootlesskit\0buildkitd\0")), JSON.stringify(daemons));
+    assert.ok(daemons.length > 0 && daemons.every((d) => d.uid === user.uid), JSON.stringify(daemons));
+  } finally {
+    proc.kill("SIGTERM");
+    await proc.status;
+    await log.done;
+    client.cleanup();
+    uh.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -359,5 +447,27 @@ builder-address = "${join(sockDir, "bk.sock")}"
   } finally {
     h.cleanup();
     rmSync(sockDir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a file with several problems: one error line, and --debug lists every problem with its line", async () => {
+  const h = home('[contexts.a]\nx = 1\n[context.default]\nbuilder = "tcpp"\n[context.default.b]\nk = 1\n');
+  try {
+    const plain = await run(["context", "ls"], { env: h.env });
+    assert.equal(plain.code, 1);
+    assert.equal(
+      plain.stderr,
+      `error: ${h.configFile}:1: unknown key "contexts" (did you mean "context"?) (and 2 more problems; --debug lists them all)\n`,
+    );
+    const debug = await run(["context", "ls", "--debug"], { env: h.env });
+    assert.equal(debug.code, 1);
+    const lines = debug.stderr.split("\n").filter((l) => l.startsWith(h.configFile));
+    assert.deepEqual(lines, [
+      `${h.configFile}:1: unknown key "contexts" (did you mean "context"?)`,
+      `${h.configFile}:4: context.default.builder: unknown builder type "tcpp" (one of docker-container, kube-pod, tcp, unix, moby-worker, nerdctl-container)`,
+      `${h.configFile}:5: unknown key "b" in [context.default] (to name a context "default.b", quote it: [context."default.b"])`,
+    ]);
+  } finally {
+    h.cleanup();
   }
 });

@@ -104,6 +104,10 @@ builder-address = "/unused.sock"
         try {
           assert.equal(d.workers.length, 1);
           assert.deepEqual(d.workers[0].gcPolicies, expectedGcPolicy(ctx, d.root));
+          // Worker labels from the TOML reach ListWorkers: the table was read, not just tolerated.
+          const labels =
+            (ctx.buildkitd?.worker as { oci?: { labels?: Record<string, string> } })?.oci?.labels ?? {};
+          for (const [k, v] of Object.entries(labels)) assert.equal(d.workers[0].labels[k], v);
         } finally {
           await d.stop();
         }
