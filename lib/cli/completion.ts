@@ -263,7 +263,8 @@ export function completionCommand(root: () => CommandSpec): CommandSpec {
       }
       const nodes: Node[] = [];
       walk(root(), [], nodes);
-      inv.out.stdout(gen("envd-lite", nodes));
+      // Installed as `envd`, the script completes that name (and calls it for context names).
+      inv.out.stdout(gen(inv.prog, nodes));
       return Promise.resolve();
     },
   };

@@ -16,6 +16,10 @@ Deno.test("host daemon: start detached, found by pid file and argv, stopped by S
     assert.equal(readFileSync(join(dir, "pid"), "utf8"), `${pid}\n`);
     // Its own session: a process group to signal as one.
     assert.equal(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[3], String(pid));
+    // Signal only once the script runs (its trap set): under load sh may not have started yet.
+    for (let i = 0; i < 200 && !logTail(d, 5).includes("started"); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(await stopDaemon(d), true);
     assert.deepEqual(daemonStatus(d), { running: false });
     assert.match(logTail(d, 5).join("\n"), /^--- \S+ sh -c .*\nstarted\n(Terminated\n)?bye$/);

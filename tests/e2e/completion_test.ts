@@ -138,3 +138,16 @@ Deno.test("the context names helper lists nothing, quietly, when the file is bro
     w.cleanup();
   }
 });
+
+Deno.test("installed under the name envd, the scripts complete `envd`", async () => {
+  const w = await workspace();
+  try {
+    symlinkSync(BIN, join(w.dir, "bin/envd"));
+    const r = spawnSync(join(w.dir, "bin/envd"), ["completion", "bash"], { env: w.env, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^complete -F _envd envd$/m);
+    assert.match(r.stdout, /\$\(envd completion __contexts 2>\/dev\/null\)/);
+  } finally {
+    w.cleanup();
+  }
+});
