@@ -105,7 +105,8 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return "an array";
   if (v instanceof Date) return "a date";
   if (isTable(v)) return "a table";
-  return `a ${typeof v === "number" ? (Number.isInteger(v) ? "integer" : "float") : typeof v}`;
+  if (typeof v === "number") return Number.isInteger(v) ? "an integer" : "a float";
+  return `a ${typeof v}`;
 }
 
 function closest(word: string, options: string[]): string | undefined {

@@ -37,7 +37,9 @@ Deno.test("validation names the file, the line and the key", () => {
     ],
     ['[context.a]\nbuilder = "tcp"\nbuilder = "unix"\n', "f.toml:3:1: invalid TOML"],
     ['[context.a]\nbuilder = "tcp\n', "f.toml:2:"],
-    ["[context.a]\nbuilder = 5\n", "f.toml:2: context.a.builder must be a string, not a integer"],
+    ["[context.a]\nbuilder = 5\n", "f.toml:2: context.a.builder must be a string, not an integer"],
+    ["[context.a]\nbuilder = 1.5\n", "f.toml:2: context.a.builder must be a string, not a float"],
+    ["[context.a]\nbuilder = true\n", "f.toml:2: context.a.builder must be a string, not a boolean"],
     [
       '[context.default]\nbuilder = "tcp"\n[context.default.worker.oci]\ngckeepstorage = "20 bananas"\n',
       'f.toml:4: context.default.worker.oci.gckeepstorage: invalid size "20 bananas"',
