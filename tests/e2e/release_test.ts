@@ -210,3 +210,238 @@ for (const arch of ["amd64", "arm64"] as const) {
     }
   });
 }
+
+/** A PATH directory of busybox applets (no curl, no sha256sum unless `keep` names them) plus `extra` links. */
+function toolDir(dir: string, extra: Record<string, string>, keep: string[] = []): string {
+  mkdirSync(dir, { recursive: true });
+  const applets = execFileSync("/bin/busybox", ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  for (const a of applets) {
+    if (["curl", "sha256sum", "shasum"].includes(a) && !keep.includes(a)) continue;
+    symlinkSync("/bin/busybox", join(dir, a));
+  }
+  for (const [name, target] of Object.entries(extra)) symlinkSync(target, join(dir, name));
+  return dir;
+}
+
+/** install.sh run by `shell` with exactly `env` (plus PATH), as `curl ... | sh` would. */
+function install(env: Record<string, string>, shell = "/bin/dash") {
+  return spawnSync(shell, [join(ROOT, "install.sh")], {
+    encoding: "utf8",
+    env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent", ...env },
+  });
+}
+
+Deno.test("install.sh against python3 -m http.server: installs the checked archive; curl+sha256sum and wget+shasum", async () => {
+  const rel = release();
+  const server = await serve(rel.dir);
+  const dir = tempDir("install");
+  try {
+    const want = `envd-lite version v${rel.version}+${expectedCommit()}`;
+    // dash with curl and sha256sum; busybox sh with only wget and shasum; the version SHA256SUMS lists.
+    const wgetOnly = toolDir(join(dir, "wget-tools"), { shasum: "/usr/bin/shasum" });
+    for (
+      const [label, shell, path] of [
+        ["curl", "/bin/dash", "/usr/bin:/bin"],
+        ["wget", "/bin/busybox sh", wgetOnly],
+      ] as const
+    ) {
+      const target = join(dir, label, "bin");
+      const [sh, ...shArgs] = shell.split(" ");
+      const r = spawnSync(sh, [...shArgs, join(ROOT, "install.sh")], {
+        encoding: "utf8",
+        env: {
+          PATH: path,
+          HOME: join(dir, label),
+          ENVD_LITE_BASE_URL: server.url,
+          ENVD_LITE_INSTALL_DIR: target,
+        },
+      });
+      assert.equal(r.status, 0, `${label}: ${r.stderr}`);
+      assert.equal(r.stdout.split("\n")[0], `installed ${want} (amd64, glibc) to ${target}/envd-lite`);
+      assert.deepEqual(readdirSync(target), ["envd-lite"]);
+      assert.equal(execFileSync(join(target, "envd-lite"), ["--version"], { encoding: "utf8" }), `${want}\n`);
+    }
+    // Default dir for a non-root user is ~/.local/bin; here (root) it would be /usr/local/bin, so pin the version
+    // and check HOME's default by running as root with ENVD_LITE_INSTALL_DIR unset is not done: it would write
+    // to the machine's /usr/local/bin.
+    const pinned = install({
+      ENVD_LITE_BASE_URL: `${server.url}/`,
+      ENVD_LITE_VERSION: `v${rel.version}`,
+      ENVD_LITE_INSTALL_DIR: join(dir, "pinned"),
+    });
+    assert.equal(pinned.status, 0, pinned.stderr);
+    assert.ok(existsSync(join(dir, "pinned/envd-lite")));
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("install.sh installs nothing and says why in one line: tampered archive, failed downloads, no such version, binary that cannot start", async () => {
+  const rel = release();
+  const dir = tempDir("install-bad");
+  // A copy of the release whose amd64 archive has one byte changed; SHA256SUMS is the original.
+  const served = join(dir, "served");
+  mkdirSync(served);
+  for (const f of readdirSync(rel.dir).filter((f) => !f.startsWith("."))) {
+    if (f === rel.archive("linux-amd64")) continue;
+    if (f !== rel.archive("linux-arm64")) symlinkSync(join(rel.dir, f), join(served, f)); // arm64: "missing"
+  }
+  const tampered = readFileSync(join(rel.dir, rel.archive("linux-amd64")));
+  tampered[tampered.length >> 1] ^= 0xff;
+  writeFileSync(join(served, rel.archive("linux-amd64")), tampered);
+  const server = await serve(served);
+  const target = join(dir, "target");
+  try {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [
+        "tampered",
+        {},
+        new RegExp(`checksum mismatch for ${rel.archive("linux-amd64").replace(/[.]/g, "\\.")}`),
+      ],
+      [
+        "version",
+        { ENVD_LITE_VERSION: "9.9.9" },
+        /SHA256SUMS lists no envd-lite-9\.9\.9-linux-amd64\.tar\.gz$/,
+      ],
+      [
+        "no-server",
+        { ENVD_LITE_BASE_URL: "http://127.0.0.1:9/x" },
+        /could not download http:\/\/127\.0\.0\.1:9\/x\/SHA256SUMS$/,
+      ],
+      ["no-musl", { ENVD_LITE_LIBC: "musl" }, /the musl build does not start here: it needs libstdc\+\+/],
+      ["bad-libc", { ENVD_LITE_LIBC: "bionic" }, /ENVD_LITE_LIBC=bionic: expected glibc or musl$/],
+    ];
+    for (const [label, env, message] of cases) {
+      const r = install({ ENVD_LITE_BASE_URL: server.url, ENVD_LITE_INSTALL_DIR: target, ...env });
+      assert.notEqual(r.status, 0, label);
+      assert.equal(r.stdout, "", label);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, `${label}: ${r.stderr}`);
+      assert.match(lines[0], /^envd-lite install: /);
+      assert.match(lines[0], message, label);
+      assert.ok(!existsSync(target), `${label}: ${target} was created`);
+    }
+    // A listed archive the server does not have (404) is a failed download, with curl and with busybox wget.
+    const arm = join(dir, "arm-tools");
+    mkdirSync(arm);
+    writeFileSync(join(arm, "uname"), "#!/bin/sh\necho aarch64\n", { mode: 0o755 });
+    for (
+      const [label, path] of [["curl", `${arm}:/usr/bin:/bin`], [
+        "wget",
+        `${arm}:${toolDir(join(dir, "w"), {}, ["sha256sum"])}`,
+      ]]
+    ) {
+      const r = install({
+        PATH: path,
+        ENVD_LITE_BASE_URL: server.url,
+        ENVD_LITE_INSTALL_DIR: target,
+        ENVD_LITE_LIBC: "glibc",
+      });
+      assert.notEqual(r.status, 0, label);
+      assert.equal(
+        r.stderr,
+        `envd-lite install: could not download ${server.url}/${rel.archive("linux-arm64")}\n`,
+        label,
+      );
+      assert.ok(!existsSync(target));
+    }
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const RELEASES = "https://github.com/envd-lite/envd-lite/releases/latest/download";
+
+/** The fenced block after `<!-- tested: NAME ... -->` in README.md. */
+function readmeBlock(name: string): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const m = new RegExp(`<!-- tested: ${name}\\b[^\\n]*-->\\n\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  assert.ok(m, `README.md has no block marked "tested: ${name}"`);
+  return m[1];
+}
+
+/** The manifest (or index) `ref` has in the test registry, read over HTTP. */
+async function manifest(
+  repo: string,
+  tag: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`http://${peers.registry}/v2/${repo}/manifests/${tag}`, {
+    headers: {
+      Accept: [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+      ].join(", "),
+    },
+  });
+  return { status: res.status, body: res.status === 200 ? await res.json() : {} };
+}
+
+for (const style of ["Debian-style (glibc, curl)", "Alpine-style (musl, wget)"]) {
+  const musl = style.includes("musl");
+  Deno.test(`a bare ${style} container with only sh installs with the README's line, then builds and pushes`, async () => {
+    const rel = release();
+    const server = await serve(rel.dir);
+    const dir = tempDir("bare-install");
+    const tag = randomBytes(4).toString("hex");
+    const repo = "envd-lite-release/installed";
+    let image = "";
+    try {
+      baseRootfs(dir, { busybox: true });
+      if (musl) {
+        copyTree(muslRuntime("amd64"), dir);
+        rmSync(join(dir, ".complete"));
+      } else {
+        // Debian's sh (dash) and curl with the glibc they and the binary link; busybox's wget goes (busybox sh
+        // would still run its applets by name, dash does not).
+        for (const tool of [BIN, "/bin/dash", "/usr/bin/curl"]) glibcFor(tool, dir);
+        copyFileSync("/usr/bin/curl", join(dir, "bin/curl"));
+        rmSync(join(dir, "bin/sh"));
+        copyFileSync("/bin/dash", join(dir, "bin/sh"));
+        rmSync(join(dir, "bin/wget"));
+      }
+      mkdirSync(join(dir, "work/ctx"), { recursive: true });
+      writeFileSync(join(dir, "work/ctx/Dockerfile"), "FROM scratch\nCOPY hello.txt /\n");
+      writeFileSync(join(dir, "work/ctx/hello.txt"), `installed by install.sh, ${style}\n`);
+      image = await importRootfs(docker, dir, "envd-lite-bare-install", tag);
+
+      let line = readmeBlock("install-line").trim().replace(`${RELEASES}/`, `${server.url}/`);
+      assert.match(line, /^curl -fsSL http:\/\/127\.0\.0\.1:\d+\/install\.sh \| sh$/);
+      if (musl) line = line.replace("curl -fsSL", "wget -qO-");
+      const script = [
+        "set -e",
+        `for c in ${
+          musl ? "curl" : "wget"
+        } envd-lite docker node deno bun; do if command -v "$c"; then echo "found $c"; exit 3; fi; done`,
+        line,
+        "cd /work/ctx",
+        `envd-lite context create --name ci --builder tcp --builder-address ${peers.buildkitTcp} --use`,
+        `envd-lite build --path . --progress plain --output type=image,name=${peers.registry}/${repo}:${tag},push=true`,
+      ].join("\n");
+      const r = await runContainer(docker, {
+        image,
+        cmd: ["/bin/sh", "-c", script],
+        env: ["HOME=/root", "PATH=/usr/local/bin:/bin", `ENVD_LITE_BASE_URL=${server.url}`],
+      });
+      assert.equal(r.code, 0, r.logs);
+      assert.match(
+        r.logs,
+        new RegExp(
+          `installed envd-lite version v${rel.version}\\S* \\(amd64, ${
+            musl ? "musl" : "glibc"
+          }\\) to /usr/local/bin/envd-lite`,
+        ),
+      );
+      const m = await manifest(repo, tag);
+      assert.equal(m.status, 200);
+      assert.equal((m.body.layers as unknown[]).length, 1);
+    } finally {
+      await server.close();
+      if (image) await docker.getImage(image).remove().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
