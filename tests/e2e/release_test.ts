@@ -408,23 +408,30 @@ for (const style of ["Debian-style (glibc, curl)", "Alpine-style (musl, wget)"])
       writeFileSync(join(dir, "work/ctx/hello.txt"), `installed by install.sh, ${style}\n`);
       image = await importRootfs(docker, dir, "envd-lite-bare-install", tag);
 
-      let line = readmeBlock("install-line").trim().replace(`${RELEASES}/`, `${server.url}/`);
-      assert.match(line, /^curl -fsSL http:\/\/127\.0\.0\.1:\d+\/install\.sh \| sh$/);
-      if (musl) line = line.replace("curl -fsSL", "wget -qO-");
+      // The README's plain-shell recipe, whose first line is the one-line install, pointed at the local server.
+      const recipe = readmeBlock("plain-shell");
+      assert.equal(recipe.split("\n")[0], readmeBlock("install-line").trim());
+      let lines = recipe.replace(`${RELEASES}/`, `${server.url}/`);
+      assert.match(lines, /^curl -fsSL http:\/\/127\.0\.0\.1:\d+\/install\.sh \| sh\n/);
+      if (musl) lines = lines.replace("curl -fsSL", "wget -qO-");
       const script = [
         "set -e",
         `for c in ${
           musl ? "curl" : "wget"
         } envd-lite docker node deno bun; do if command -v "$c"; then echo "found $c"; exit 3; fi; done`,
-        line,
         "cd /work/ctx",
-        `envd-lite context create --name ci --builder tcp --builder-address ${peers.buildkitTcp} --use`,
-        `envd-lite build --path . --progress plain --output type=image,name=${peers.registry}/${repo}:${tag},push=true`,
+        lines,
       ].join("\n");
       const r = await runContainer(docker, {
         image,
         cmd: ["/bin/sh", "-c", script],
-        env: ["HOME=/root", "PATH=/usr/local/bin:/bin", `ENVD_LITE_BASE_URL=${server.url}`],
+        env: [
+          "HOME=/root",
+          "PATH=/usr/local/bin:/bin",
+          `ENVD_LITE_BASE_URL=${server.url}`,
+          `BUILDKIT_ADDR=${peers.buildkitTcp}`,
+          `IMAGE=${peers.registry}/${repo}:${tag}`,
+        ],
       });
       assert.equal(r.code, 0, r.logs);
       assert.match(
@@ -445,3 +452,151 @@ for (const style of ["Debian-style (glibc, curl)", "Alpine-style (musl, wget)"])
     }
   });
 }
+
+/** A registry blob (a layer) of the test registry. */
+async function blob(repo: string, digest: string): Promise<Buffer> {
+  const res = await fetch(`http://${peers.registry}/v2/${repo}/blobs/${digest}`);
+  assert.equal(res.status, 200, `blob ${digest}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+type Index = { manifests: { digest: string; platform: { os: string; architecture: string } }[] };
+
+let imageMade: Promise<{ repo: string; tag: string }> | undefined;
+/** scripts/release --image pushes REF and REF-debug to the test registry, building on a tcp context. */
+function releaseImage(): Promise<{ repo: string; tag: string }> {
+  imageMade ??= (async () => {
+    const rel = release();
+    const home = tempDir("image-home");
+    const repo = "envd-lite-release/envd-lite";
+    const tag = `${rel.version}-${randomBytes(4).toString("hex")}`;
+    try {
+      const env = { HOME: home };
+      const created = await run([
+        "context",
+        "create",
+        "--name",
+        "rel",
+        "--builder",
+        "tcp",
+        "--builder-address",
+        peers.buildkitTcp,
+        "--use",
+      ], { env });
+      assert.equal(created.code, 0, created.stderr);
+      const outText = execFileSync(join(ROOT, "scripts/release"), [
+        "--out",
+        rel.dir,
+        "--image",
+        `${peers.registry}/${repo}:${tag}`,
+      ], {
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+        maxBuffer: 64 << 20,
+      });
+      assert.match(outText, /up to date/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+    return { repo, tag };
+  })();
+  return imageMade;
+}
+
+Deno.test("scripts/release --image: envd-lite builds and pushes a FROM scratch amd64+arm64 index; the arm64 image's files run under qemu", async () => {
+  const { repo, tag } = await releaseImage();
+  const rel = release();
+  for (const t of [tag, `${tag}-debug`]) {
+    const index = await manifest(repo, t);
+    assert.equal(index.status, 200, t);
+    const platforms = (index.body as unknown as Index).manifests.map((m) =>
+      `${m.platform.os}/${m.platform.architecture}`
+    );
+    assert.deepEqual(platforms.sort(), ["linux/amd64", "linux/arm64"], t);
+  }
+  // The arm64 image, unpacked from its layers, is exactly the musl binary, what it links and CA certificates.
+  const index = (await manifest(repo, tag)).body as unknown as Index;
+  const arm = index.manifests.find((m) => m.platform.architecture === "arm64")!;
+  const armManifest = (await manifest(repo, arm.digest)).body as {
+    layers: { digest: string }[];
+    config: { digest: string };
+  };
+  const config = JSON.parse((await blob(repo, armManifest.config.digest)).toString());
+  assert.deepEqual(config.config.Entrypoint, ["/usr/local/bin/envd-lite"]);
+  const dir = tempDir("image-arm64");
+  try {
+    for (const layer of armManifest.layers) {
+      const file = join(dir, "layer.tgz");
+      writeFileSync(file, await blob(repo, layer.digest));
+      execFileSync("tar", ["-xzf", file, "-C", dir]);
+      rmSync(file);
+    }
+    const files = listTree(dir).sort();
+    assert.deepEqual(files.filter((f) => !f.startsWith("/usr/lib/libgcc_s-")), [
+      "/etc/ssl/certs/ca-certificates.crt",
+      "/lib/ld-musl-aarch64.so.1",
+      "/lib/libc.musl-aarch64.so.1",
+      "/usr/lib/libgcc_s.so.1",
+      "/usr/lib/libstdc++.so.6",
+      "/usr/local/bin/envd-lite",
+    ]);
+    assert.equal(elfMachine(join(dir, "usr/local/bin/envd-lite")), 0xb7);
+    const home = join(dir, "root");
+    mkdirSync(home, { recursive: true });
+    for (const args of [["--version"], ["context", "ls"]]) {
+      const r = spawnSync(QEMU, ["-L", dir, join(dir, "usr/local/bin/envd-lite"), ...args], {
+        encoding: "utf8",
+        env: { HOME: home },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        args[0] === "--version"
+          ? new RegExp(`^envd-lite version v${rel.version}\\+`)
+          : / default \(current\) /,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the image, pulled into dockerd, runs the README's docker lines: creates a tcp context, builds and pushes", async () => {
+  const { repo, tag } = await releaseImage();
+  const ref = `${peers.registry}/${repo}:${tag}`;
+  const dir = tempDir("image-run");
+  const pushedTag = randomBytes(4).toString("hex");
+  try {
+    mkdirSync(join(dir, "home"));
+    mkdirSync(join(dir, "work"));
+    writeFileSync(join(dir, "work/Dockerfile"), "FROM scratch\nCOPY hello.txt /\n");
+    writeFileSync(join(dir, "work/hello.txt"), "built inside the envd-lite image\n");
+    const r = spawnSync("sh", ["-ec", readmeBlock("docker-run")], {
+      cwd: join(dir, "work"),
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        HOME: join(dir, "home"),
+        DOCKER_HOST: peers.dockerHost,
+        REF: ref,
+        BUILDKIT_ADDR: peers.buildkitTcp,
+        IMAGE: `${peers.registry}/envd-lite-release/from-image:${pushedTag}`,
+      },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`pushed ${peers.registry}/envd-lite-release/from-image:${pushedTag}`));
+    // The context the container created is in the mounted contexts file.
+    assert.match(
+      readFileSync(join(dir, "home/.config/envd/contexts.toml"), "utf8"),
+      /\[context\.ci\]\nbuilder = "tcp"\nbuilder-address = "127\.0\.0\.1:\d+"/,
+    );
+    const image = await docker.getImage(ref).inspect();
+    assert.equal(image.Architecture, "amd64");
+    const m = await manifest("envd-lite-release/from-image", pushedTag);
+    assert.equal(m.status, 200);
+  } finally {
+    await docker.getImage(ref).remove().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
