@@ -34,6 +34,7 @@ import {
   muslRuntime,
   release,
   runContainer,
+  runRelease,
   serve,
   unpack,
 } from "../helpers/release.ts";
@@ -484,17 +485,7 @@ function releaseImage(): Promise<{ repo: string; tag: string }> {
         "--use",
       ], { env });
       assert.equal(created.code, 0, created.stderr);
-      const outText = execFileSync(join(ROOT, "scripts/release"), [
-        "--out",
-        rel.dir,
-        "--image",
-        `${peers.registry}/${repo}:${tag}`,
-      ], {
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 64 << 20,
-      });
+      const outText = runRelease(rel.dir, ["--image", `${peers.registry}/${repo}:${tag}`], env);
       assert.match(outText, /up to date/);
     } finally {
       rmSync(home, { recursive: true, force: true });
@@ -597,6 +588,143 @@ Deno.test("the image, pulled into dockerd, runs the README's docker lines: creat
     assert.equal(m.status, 200);
   } finally {
     await docker.getImage(ref).remove().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The lines of a YAML block scalar or list that follow `key:` at `indent`, dedented. */
+function yamlLines(text: string, key: string): string[] {
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => new RegExp(`^\\s*(- )?${key}:`).test(l));
+  assert.ok(at >= 0, `no ${key}: in ${text.slice(0, 80)}`);
+  const indent = lines[at].search(/\S/);
+  const body: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    if (l.trim() && l.search(/\S/) <= indent) break;
+    body.push(l);
+  }
+  const strip = Math.min(...body.filter((l) => l.trim()).map((l) => l.search(/\S/)));
+  return body.map((l) => l.slice(strip)).filter((l, i, a) => l || i < a.length - 1);
+}
+
+Deno.test("the README's GitLab job runs in the image's -debug variant: credentials, tcp context, build, push to an htpasswd registry", async () => {
+  const { repo, tag } = await releaseImage();
+  const ref = `${peers.registry}/${repo}:${tag}-debug`;
+  const dir = tempDir("gitlab");
+  const sha = randomBytes(4).toString("hex");
+  const auth = peers.registryAuth;
+  try {
+    const job = readmeBlock("gitlab-job");
+    assert.match(job, /name: \S+:\d+\.\d+\.\d+-debug\n\s+entrypoint: \[""\]/);
+    const script = yamlLines(job, "script").map((l) => l.replace(/^- /, ""));
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY hello.txt /\n");
+    writeFileSync(join(dir, "hello.txt"), "from a GitLab job\n");
+    const pull = await docker.pull(ref);
+    await new Promise<void>((ok, fail) =>
+      docker.modem.followProgress(pull, (e: Error | null) => e ? fail(e) : ok())
+    );
+    // GitLab runs the script with the image's sh in the checked-out project directory, with its CI_* variables.
+    const r = await runContainer(docker, {
+      image: ref,
+      entrypoint: ["/bin/sh", "-ec"],
+      cmd: [script.join("\n")],
+      workingDir: "/builds/group/app",
+      binds: [`${dir}:/builds/group/app`],
+      env: [
+        `BUILDKIT_ADDR=${peers.buildkitTcp}`,
+        `CI_REGISTRY=${auth.address}`,
+        `CI_REGISTRY_USER=${auth.user}`,
+        `CI_REGISTRY_PASSWORD=${auth.password}`,
+        `CI_REGISTRY_IMAGE=${auth.address}/group/app`,
+        `CI_COMMIT_SHORT_SHA=${sha}`,
+      ],
+    });
+    assert.equal(r.code, 0, r.logs);
+    assert.match(r.logs, new RegExp(`pushed ${auth.address}/group/app:${sha}`));
+    assert.doesNotMatch(r.logs, new RegExp(auth.password));
+    const res = await fetch(`http://${auth.address}/v2/group/app/manifests/${sha}`, {
+      headers: {
+        Authorization: `Basic ${btoa(`${auth.user}:${auth.password}`)}`,
+        Accept:
+          "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+      },
+    });
+    assert.equal(res.status, 200);
+  } finally {
+    await docker.getImage(ref).remove().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("action.yml's step and the README's workflow run with RUNNER_TEMP and GITHUB_PATH in a temp dir", async () => {
+  const rel = release();
+  const server = await serve(rel.dir);
+  const dir = tempDir("gha");
+  const sha = randomBytes(4).toString("hex");
+  try {
+    const action = readFileSync(join(ROOT, "action.yml"), "utf8");
+    assert.match(action, /using: composite/);
+    assert.match(action, /^ {6}shell: sh\n/m);
+    const step = yamlLines(action, "run").join("\n");
+    assert.match(step, /^set -eu\n/);
+    assert.doesNotMatch(step, /\$\{\{/, "inputs must reach the script as environment variables");
+    // The step's env: mapping of inputs, with the inputs' defaults, as the runner would evaluate it.
+    const defaults = Object.fromEntries(
+      [...action.matchAll(/^ {2}([\w-]+):\n(?: {4}.*\n)*? {4}default: (.*)$/gm)].map((
+        m,
+      ) => [m[1], m[2] === '""' ? "" : m[2]]),
+    );
+    const inputs: Record<string, string> = {
+      ...defaults,
+      "base-url": server.url,
+      "builder-address": peers.buildkitTcp,
+    };
+    const stepEnv = Object.fromEntries(
+      yamlLines(action, "env").map((l) => /^(\w+): \$\{\{ inputs\.([\w-]+) \}\}$/.exec(l)!).map((
+        m,
+      ) => [m[1], inputs[m[2]]]),
+    );
+    mkdirSync(join(dir, "runner-temp"));
+    mkdirSync(join(dir, "home"));
+    mkdirSync(join(dir, "work"));
+    writeFileSync(join(dir, "work/Dockerfile"), "FROM scratch\nCOPY hello.txt /\n");
+    writeFileSync(join(dir, "work/hello.txt"), "from a GitHub workflow\n");
+    const runner = {
+      PATH: "/usr/bin:/bin",
+      HOME: join(dir, "home"),
+      RUNNER_TEMP: join(dir, "runner-temp"),
+      GITHUB_PATH: join(dir, "github_path"),
+      GITHUB_OUTPUT: join(dir, "github_output"),
+      GITHUB_ACTION_PATH: ROOT,
+      GITHUB_SHA: sha,
+    };
+    writeFileSync(runner.GITHUB_PATH, "");
+    const installed = spawnSync("sh", ["-e", "-c", step], {
+      cwd: join(dir, "work"),
+      encoding: "utf8",
+      env: { ...runner, ...stepEnv },
+    });
+    assert.equal(installed.status, 0, installed.stderr);
+    const bin = join(dir, "runner-temp/envd-lite/bin");
+    assert.equal(readFileSync(runner.GITHUB_PATH, "utf8"), `${bin}\n`);
+    assert.equal(readFileSync(runner.GITHUB_OUTPUT, "utf8"), `path=${bin}/envd-lite\n`);
+    assert.match(installed.stderr, /Context ci is created/);
+
+    // The workflow's next step finds envd-lite on the PATH the runner builds from GITHUB_PATH.
+    const workflow = readmeBlock("github-workflow");
+    assert.match(workflow, /uses: envd-lite\/envd-lite@v\d/);
+    const build = /- run: (.*)$/m.exec(workflow)![1];
+    const image = `${peers.registry}/envd-lite-release/gha`;
+    const r = spawnSync("sh", ["-e", "-c", build], {
+      cwd: join(dir, "work"),
+      encoding: "utf8",
+      env: { ...runner, PATH: `${bin}:${runner.PATH}`, IMAGE: image },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`pushed ${image}:${sha}`));
+    assert.equal((await manifest("envd-lite-release/gha", sha)).status, 200);
+  } finally {
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,11 +3,9 @@ import { execFileSync, spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -135,6 +133,7 @@ export interface ContainerRun {
   cmd?: string[];
   entrypoint?: string[];
   env?: string[];
+  workingDir?: string;
   binds?: string[];
 }
 
@@ -145,6 +144,7 @@ export async function runContainer(docker: Docker, c: ContainerRun): Promise<{ c
     Cmd: c.cmd,
     Entrypoint: c.entrypoint,
     Env: c.env,
+    WorkingDir: c.workingDir,
     HostConfig: { NetworkMode: "host", Binds: c.binds },
   });
   try {
@@ -166,9 +166,4 @@ function demux(buf: Buffer): string {
     i += 8 + size;
   }
   return out;
-}
-
-/** Remove `path` if present (files and trees). */
-export function remove(path: string): void {
-  if (existsSync(path)) rmSync(path, { recursive: true, force: true });
 }
