@@ -39,6 +39,7 @@ import {
   unpack,
 } from "../helpers/release.ts";
 import { BIN, ROOT, run } from "../helpers/run.ts";
+import { ensureTestUser, execAs, userHome } from "../helpers/unprivileged.ts";
 
 const peers = daemons();
 const { docker } = dockerApi({ DOCKER_HOST: peers.dockerHost });
@@ -232,7 +233,7 @@ function install(env: Record<string, string>, shell = "/bin/dash") {
   });
 }
 
-Deno.test("install.sh against python3 -m http.server: installs the checked archive; curl+sha256sum and wget+shasum", async () => {
+Deno.test("install.sh against python3 -m http.server: installs the checked archive; curl+sha256sum, wget+shasum, a non-root user", async () => {
   const rel = release();
   const server = await serve(rel.dir);
   const dir = tempDir("install");
@@ -262,9 +263,23 @@ Deno.test("install.sh against python3 -m http.server: installs the checked archi
       assert.deepEqual(readdirSync(target), ["envd-lite"]);
       assert.equal(execFileSync(join(target, "envd-lite"), ["--version"], { encoding: "utf8" }), `${want}\n`);
     }
-    // Default dir for a non-root user is ~/.local/bin; here (root) it would be /usr/local/bin, so pin the version
-    // and check HOME's default by running as root with ENVD_LITE_INSTALL_DIR unset is not done: it would write
-    // to the machine's /usr/local/bin.
+    // Not root: `curl ... | sh` as a real unprivileged user installs into ~/.local/bin and says it is not on PATH.
+    const user = ensureTestUser();
+    const home = userHome(user);
+    try {
+      const r = await execAs(user, "sh", ["-c", `curl -fsSL ${server.url}/install.sh | sh`], {
+        HOME: home.home,
+        PATH: "/usr/bin:/bin",
+        ENVD_LITE_BASE_URL: server.url,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout,
+        `installed ${want} (amd64, glibc) to ${home.home}/.local/bin/envd-lite\nnote: ${home.home}/.local/bin is not on PATH\n`,
+      );
+    } finally {
+      home.cleanup();
+    }
     const pinned = install({
       ENVD_LITE_BASE_URL: `${server.url}/`,
       ENVD_LITE_VERSION: `v${rel.version}`,
