@@ -48,16 +48,18 @@ const QEMU = "/usr/bin/qemu-aarch64-static";
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const tempDir = (tag: string) => mkdtempSync(join(tmpdir(), `envd-lite-${tag}-`));
 
-/** The commit scripts/release stamps: HEAD's short hash, `.dirty` with uncommitted changes to tracked files. */
+/** What scripts/release appends to the version: `+` HEAD's short hash (`.dirty` with uncommitted changes). */
 function expectedCommit(): string {
-  const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: ROOT, encoding: "utf8" })
-    .trim();
-  const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  return dirty.trim() ? `${head}.dirty` : head;
+  const git = (args: string[]) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
+  const head = git(["rev-parse", "--short=12", "HEAD"]);
+  if (head.status !== 0) return ""; // not a git checkout: no commit
+  return `+${head.stdout.trim()}${
+    git(["status", "--porcelain", "--untracked-files=no"]).stdout.trim() ? ".dirty" : ""
+  }`;
 }
+
+/** What `--version` of this release's binaries prints. */
+const versionLine = (rel: { version: string }) => `envd-lite version v${rel.version}${expectedCommit()}\n`;
 
 /** ELF e_machine of a file: 0x3e x86-64, 0xb7 aarch64. */
 function elfMachine(file: string): number {
@@ -120,7 +122,7 @@ Deno.test("scripts/release: four archives with binary, LICENSE, README, completi
       dir,
     );
     const v = execFileSync(bin, ["--version"], { encoding: "utf8" });
-    assert.equal(v, `envd-lite version v${rel.version}+${expectedCommit()}\n`);
+    assert.equal(v, versionLine(rel));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -140,7 +142,7 @@ Deno.test("the arm64 glibc binary runs under qemu-user: --version and context ls
       });
     const v = qemu(["--version"]);
     assert.equal(v.status, 0, v.stderr);
-    assert.match(v.stdout, new RegExp(`^envd-lite version v${rel.version}\\+`));
+    assert.equal(v.stdout, versionLine(rel));
     const ls = qemu(["context", "ls"]);
     assert.equal(ls.status, 0, ls.stderr);
     assert.match(ls.stdout, /^ +CONTEXT +BUILDER .*\n default \(current\) +docker-container /);
@@ -200,7 +202,7 @@ for (const arch of ["amd64", "arm64"] as const) {
       const env = ["HOME=/root"];
       const v = await runContainer(docker, { image, entrypoint: entry, cmd: ["--version"], env });
       assert.equal(v.code, 0, v.logs);
-      assert.match(v.logs, new RegExp(`^envd-lite version v${rel.version}\\+`));
+      assert.equal(v.logs, versionLine(rel));
       const ls = await runContainer(docker, { image, entrypoint: entry, cmd: ["context", "ls"], env });
       assert.equal(ls.code, 0, ls.logs);
       assert.match(ls.logs, / default \(current\) +docker-container /);
@@ -238,7 +240,7 @@ Deno.test("install.sh against python3 -m http.server: installs the checked archi
   const server = await serve(rel.dir);
   const dir = tempDir("install");
   try {
-    const want = `envd-lite version v${rel.version}+${expectedCommit()}`;
+    const want = versionLine(rel).trim();
     // dash with curl and sha256sum; busybox sh with only wget and shasum; the version SHA256SUMS lists.
     const wgetOnly = toolDir(join(dir, "wget-tools"), { shasum: "/usr/bin/shasum" });
     for (
@@ -559,7 +561,7 @@ Deno.test("scripts/release --image: envd-lite builds and pushes a FROM scratch a
       assert.match(
         r.stdout,
         args[0] === "--version"
-          ? new RegExp(`^envd-lite version v${rel.version}\\+`)
+          ? new RegExp(`^${versionLine(rel).replace(/[.+]/g, "\\$&")}$`)
           : / default \(current\) /,
       );
     }
