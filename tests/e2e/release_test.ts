@@ -26,12 +26,11 @@ import { join } from "node:path";
 import { dockerApi } from "../../lib/transport/docker_api.ts";
 import { daemons } from "../helpers/daemons.ts";
 import {
+  addMuslRuntime,
   baseRootfs,
-  copyTree,
   glibcFor,
   importRootfs,
   listTree,
-  muslRuntime,
   release,
   runContainer,
   runRelease,
@@ -158,12 +157,9 @@ Deno.test("the arm64 glibc binary runs under qemu-user: --version and context ls
  */
 function muslRootfs(dir: string, arch: "amd64" | "arm64", bin: string): void {
   baseRootfs(dir, { busybox: false });
-  copyTree(muslRuntime(arch), dir);
-  rmSync(join(dir, ".complete"));
+  addMuslRuntime(dir, arch);
   copyFileSync(bin, join(dir, "usr/local/bin/envd-lite"));
-  execFileSync("chmod", ["755", join(dir, "usr/local/bin/envd-lite")]);
   if (arch === "arm64") copyFileSync(QEMU, join(dir, "qemu-aarch64-static"));
-  if (arch === "arm64") execFileSync("chmod", ["755", join(dir, "qemu-aarch64-static")]);
 }
 
 for (const arch of ["amd64", "arm64"] as const) {
@@ -410,8 +406,7 @@ for (const style of ["Debian-style (glibc, curl)", "Alpine-style (musl, wget)"])
     try {
       baseRootfs(dir, { busybox: true });
       if (musl) {
-        copyTree(muslRuntime("amd64"), dir);
-        rmSync(join(dir, ".complete"));
+        addMuslRuntime(dir, "amd64");
       } else {
         // Debian's sh (dash) and curl with the glibc they and the binary link; busybox's wget goes (busybox sh
         // would still run its applets by name, dash does not).

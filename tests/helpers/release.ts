@@ -79,14 +79,10 @@ export async function serve(dir: string): Promise<{ url: string; close(): Promis
   };
 }
 
-/** The files `scripts/musl_runtime ARCH` assembles: the musl loader, libstdc++ and libgcc_s built against musl. */
-export function muslRuntime(arch: "amd64" | "arm64"): string {
-  return execFileSync(join(ROOT, "scripts/musl_runtime"), [arch], { encoding: "utf8" }).trim();
-}
-
-/** Copy a directory tree, keeping symlinks as symlinks. */
-export function copyTree(from: string, to: string): void {
-  execFileSync("cp", ["-a", `${from}/.`, to]);
+/** Copy what `scripts/musl_runtime ARCH` assembles (musl loader, musl-built libstdc++ and libgcc_s) into `dir`. */
+export function addMuslRuntime(dir: string, arch: "amd64" | "arm64"): void {
+  const from = execFileSync(join(ROOT, "scripts/musl_runtime"), [arch], { encoding: "utf8" }).trim();
+  execFileSync("cp", ["-a", `${from}/lib`, `${from}/usr`, dir]);
 }
 
 /** The host's glibc: the libraries `ldd` lists for `bin`, copied to the same paths under `dir`. */
