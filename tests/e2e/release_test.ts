@@ -691,10 +691,14 @@ Deno.test("action.yml's step and the README's workflow run with RUNNER_TEMP and 
       "base-url": server.url,
       "builder-address": peers.buildkitTcp,
     };
+    // github.action_ref: the tag the workflow's `uses:` names, which pins the version installed.
+    const context: Record<string, string> = { "github.action_ref": `v${rel.version}` };
+    for (const [k, v] of Object.entries(inputs)) context[`inputs.${k}`] = v;
     const stepEnv = Object.fromEntries(
-      yamlLines(action, "env").map((l) => /^(\w+): \$\{\{ inputs\.([\w-]+) \}\}$/.exec(l)!).map((
-        m,
-      ) => [m[1], inputs[m[2]]]),
+      yamlLines(action, "env").map((l) => /^(\w+): \$\{\{ ([\w.-]+) \}\}$/.exec(l)!).map((m) => {
+        assert.ok(m[2] in context, `action.yml's env uses ${m[2]}`);
+        return [m[1], context[m[2]]];
+      }),
     );
     mkdirSync(join(dir, "runner-temp"));
     mkdirSync(join(dir, "home"));
@@ -721,6 +725,14 @@ Deno.test("action.yml's step and the README's workflow run with RUNNER_TEMP and 
     assert.equal(readFileSync(runner.GITHUB_PATH, "utf8"), `${bin}\n`);
     assert.equal(readFileSync(runner.GITHUB_OUTPUT, "utf8"), `path=${bin}/envd-lite\n`);
     assert.match(installed.stderr, /Context ci is created/);
+    // An action tag naming a release that does not exist fails the step (the pin is honoured, not ignored).
+    const refVar = Object.keys(stepEnv).find((k) => stepEnv[k] === context["github.action_ref"])!;
+    const unpinned = spawnSync("sh", ["-e", "-c", step], {
+      encoding: "utf8",
+      env: { ...runner, ...stepEnv, [refVar]: "v9.9.9", RUNNER_TEMP: join(dir, "other-temp") },
+    });
+    assert.notEqual(unpinned.status, 0);
+    assert.match(unpinned.stderr, /lists no envd-lite-9\.9\.9-linux-amd64\.tar\.gz/);
 
     // The workflow's next step finds envd-lite on the PATH the runner builds from GITHUB_PATH.
     const workflow = readmeBlock("github-workflow");
