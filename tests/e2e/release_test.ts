@@ -223,9 +223,9 @@ function toolDir(dir: string, extra: Record<string, string>, keep: string[] = []
   return dir;
 }
 
-/** install.sh run by `shell` with exactly `env` (plus PATH), as `curl ... | sh` would. */
-function install(env: Record<string, string>, shell = "/bin/dash") {
-  return spawnSync(shell, [join(ROOT, "install.sh")], {
+/** install.sh run by dash (Debian's sh) with exactly `env`, PATH and HOME defaulted. */
+function install(env: Record<string, string>) {
+  return spawnSync("/bin/dash", [join(ROOT, "install.sh")], {
     encoding: "utf8",
     env: { PATH: "/usr/bin:/bin", HOME: "/nonexistent", ...env },
   });
