@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { build } from "../../lib/cli/build.ts";
 import { busybox, docker, manifest, peers, REG, workspace } from "../helpers/build_workspace.ts";
 import { buildx } from "../helpers/buildx.ts";
-import { run } from "../helpers/run.ts";
+import { errorOf, run } from "../helpers/run.ts";
 
 const EPOCH = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
 // buildx adds a min provenance attestation unless told not to; envd-lite adds none unless asked (README).
@@ -279,11 +279,11 @@ Deno.test("every build flag is in --help, and a bad value gets one line naming i
     const lines = r.stderr.trim().split("\n");
     assert.ok(r.code === 1 || r.code === 2, `${args.join(" ")}: exit ${r.code}`);
     assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
-    assert.ok(lines[0].startsWith("error: ") && lines[0].includes(flag), `${args.join(" ")}: ${lines[0]}`);
+    assert.ok(errorOf(lines[0])?.includes(flag), `${args.join(" ")}: ${lines[0]}`);
   }
   const missing = await w.build(["--ssh", "default"], { env: { SSH_AUTH_SOCK: join(w.home, "none.sock") } });
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr.trim(), /^error: --ssh default: SSH_AUTH_SOCK .*none\.sock is not a socket/);
+  assert.match(errorOf(missing.stderr)!, /^--ssh default: SSH_AUTH_SOCK .*none\.sock is not a socket/);
 });
 
 Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the pushed index carries its SBOM, as buildx's", async () => {
@@ -338,7 +338,7 @@ Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the 
   ]);
   assert.equal(missing.code, 1);
   assert.match(
-    missing.stderr.trim().split("\n").at(-1)!,
-    /^error: build failed: .*envd-lite-flags\/no-scanner:1: not found$/,
+    errorOf(missing.stderr.trim().split("\n").at(-1)!)!,
+    /^build failed: .*envd-lite-flags\/no-scanner:1: not found$/,
   );
 });

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busybox, workspace } from "../helpers/build_workspace.ts";
-import { MODES, run } from "../helpers/run.ts";
+import { errorOf, MODES, run } from "../helpers/run.ts";
 
 /** A server on `where` (a unix socket path or 0 for a loopback TCP port) that accepts and never says a word. */
 async function silent(
@@ -39,8 +39,8 @@ Deno.test("--output type=docker and --load with no Docker fail before building, 
     assert.equal(r.code, 1, r.stderr);
     assert.ok(Date.now() - t0 < 15_000, `${args}: took ${Date.now() - t0} ms`);
     assert.equal(
-      lastLine(r.stderr),
-      "error: --output type=docker (load): cannot reach Docker at unix:///nonexistent.sock: connect ENOENT /nonexistent.sock",
+      errorOf(lastLine(r.stderr)),
+      "--output type=docker (load): cannot reach Docker at unix:///nonexistent.sock: connect ENOENT /nonexistent.sock",
     );
   }
 });
@@ -55,8 +55,8 @@ Deno.test("a Docker that accepts and never answers ends the build within seconds
     assert.equal(r.code, 1, r.stderr);
     assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
     assert.match(
-      lastLine(r.stderr),
-      /^error: --output type=docker \(load\): Docker at unix:\/\/.* did not answer within 5s$/,
+      errorOf(lastLine(r.stderr))!,
+      /^--output type=docker \(load\): Docker at unix:\/\/.* did not answer within 5s$/,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -71,7 +71,7 @@ Deno.test("a buildkitd address that accepts and never speaks ends within BUILDKI
   assert.equal(r.code, 1, r.stderr);
   assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-  assert.match(lastLine(r.stderr), new RegExp(`^error: .*buildkitd.*tcp://${bk.address}`));
+  assert.match(errorOf(lastLine(r.stderr))!, new RegExp(`buildkitd.*tcp://${bk.address}`));
 });
 
 for (const mode of MODES) {
