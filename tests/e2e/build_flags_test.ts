@@ -20,6 +20,26 @@ function withoutPrefix(md: Record<string, unknown>, prefix: string): Record<stri
   return Object.fromEntries(Object.entries(md).filter(([k]) => !k.startsWith(prefix)));
 }
 
+/** A pushed image index's shape: its annotations, platforms, and its attestation manifest's predicate types. */
+async function attested(repo: string, tag: string) {
+  const index = (await manifest(repo, tag)).doc as {
+    mediaType: string;
+    annotations?: Record<string, string>;
+    manifests: { digest: string; annotations?: Record<string, string>; platform?: { os: string } }[];
+  };
+  const att = index.manifests.find((d) =>
+    d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
+  );
+  assert.ok(att, JSON.stringify(index));
+  const am = (await manifest(repo, att.digest)).doc as { layers: { annotations: Record<string, string> }[] };
+  return {
+    mediaType: index.mediaType,
+    index: index.annotations,
+    platforms: index.manifests.map((d) => d.platform?.os),
+    predicates: am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]),
+  };
+}
+
 Deno.test("--push with -t twice, --metadata-file, --iidfile and -q match buildx's on the same build", async () => {
   using w = await workspace({
     "Dockerfile": "FROM scratch\nCOPY f /f\n",
@@ -100,26 +120,7 @@ Deno.test("--provenance mode=max and --attest: the pushed index carries buildkit
   using bx = await buildx(peers.buildkitTcp);
   const repo = "envd-lite-flags/attested";
   const tag = randomBytes(4).toString("hex");
-  const shape = async (t: string) => {
-    const index = (await manifest(repo, t)).doc as {
-      mediaType: string;
-      annotations?: Record<string, string>;
-      manifests: { digest: string; annotations?: Record<string, string>; platform?: { os: string } }[];
-    };
-    const att = index.manifests.find((d) =>
-      d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
-    );
-    assert.ok(att, JSON.stringify(index));
-    const am = (await manifest(repo, att.digest)).doc as {
-      layers: { annotations: Record<string, string> }[];
-    };
-    return {
-      mediaType: index.mediaType,
-      index: index.annotations,
-      platforms: index.manifests.map((d) => d.platform?.os),
-      predicates: am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]),
-    };
-  };
+  const shape = (t: string) => attested(repo, t);
   const args = ["--annotation", "index:org.example.i=i", "--push"];
   const a = await w.build([...args, "-t", `${REG}/${repo}:${tag}`, "--provenance", "mode=max"]);
   assert.equal(a.code, 0, a.stderr);
@@ -307,19 +308,7 @@ Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the 
   using bx = await buildx(peers.buildkitTcp);
   const repo = "envd-lite-flags/sbom";
   const tag = randomBytes(4).toString("hex");
-  const layers = async (t: string) => {
-    const index = (await manifest(repo, t)).doc as {
-      manifests: { digest: string; annotations?: Record<string, string> }[];
-    };
-    const att = index.manifests.find((d) =>
-      d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
-    );
-    assert.ok(att, JSON.stringify(index));
-    const am = (await manifest(repo, att.digest)).doc as {
-      layers: { digest: string; annotations: Record<string, string> }[];
-    };
-    return am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]);
-  };
+  const layers = async (t: string) => (await attested(repo, t)).predicates;
   const a = await w.build(["-t", `${REG}/${repo}:${tag}`, "--push", "--sbom", `generator=${gen}`]);
   assert.equal(a.code, 0, a.stderr);
   const b = await bx.build(
