@@ -4,7 +4,7 @@
  */
 import type { BuildOptions, BuildPlan } from "../build/plan.ts";
 import type { BuildResult } from "../build/run.ts";
-import { InterruptedError, oneLine, UserError } from "../errors.ts";
+import { InterruptedError, oneLine, UsageError, UserError } from "../errors.ts";
 import type { Progress } from "../progress/mod.ts";
 import { PROGRESS_MODES, type ProgressMode } from "../progress/modes.ts";
 import { bool, type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
@@ -34,8 +34,17 @@ const flag = (name: string, help: string, alias?: string): FlagSpec => ({
 export const build: CommandSpec = {
   name: "build",
   usage: "Build a Dockerfile with the current context's BuildKit (docker buildx build's flags)",
+  // buildx's positional context, so a `docker buildx build … .` line runs as it is.
+  args: "[PATH]",
+  maxArgs: 1,
   flags: [
-    { name: "path", alias: "p", type: "string", value: "DIR", default: ".", help: "Build context directory" },
+    {
+      name: "path",
+      alias: "p",
+      type: "string",
+      value: "DIR",
+      help: "Build context directory (or PATH; default .)",
+    },
     one("file", "FILE", "Dockerfile (default: DIR/Dockerfile; - reads it from stdin)", "f"),
     many("build-arg", "K[=V]", "Build argument; a bare K takes its value from the environment"),
     one("target", "STAGE", "Stage to build"),
@@ -145,8 +154,15 @@ async function buildOptions(inv: Invocation): Promise<BuildOptions> {
   const file = str(inv, "file");
   const caches = (...names: string[]) =>
     names.flatMap((flag) => strs(inv, flag).map((value) => ({ flag, value })));
+  const given = str(inv, "path");
+  if (given !== undefined && inv.args[0] !== undefined && given !== inv.args[0]) {
+    throw new UsageError(
+      `--path "${given}" and PATH "${inv.args[0]}" name two contexts: give one`,
+      "envd-lite build",
+    );
+  }
   return {
-    path: str(inv, "path") ?? ".",
+    path: inv.args[0] ?? given ?? ".",
     file,
     dockerfileText: file === "-" ? await readStdin() : undefined,
     buildArgs: strs(inv, "build-arg"),

@@ -274,6 +274,7 @@ Deno.test("every build flag is in --help, and a bad value gets one line naming i
     [["--progress", "fancy"], "--progress"],
     [["--output", "type=nope"], "--output"],
     [["--push"], "--push"],
+    [["elsewhere"], "--path"],
   ];
   for (const [args, flag] of bad) {
     const r = await w.build(args);
@@ -331,3 +332,60 @@ Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the 
     /^error: build failed: .*envd-lite-flags\/no-scanner:1: not found$/,
   );
 });
+
+Deno.test("a CI line (build-push-action's shape) runs unchanged: same image, metadata file and cache as buildx", async () => {
+  const from = await busybox();
+  using w = await workspace({
+    "Dockerfile": `FROM ${from}\nARG VERSION\nRUN echo "$VERSION" > /version\nCOPY app.txt /app/\n`,
+    "app.txt": randomBytes(16).toString("hex"),
+  });
+  using bx = await buildx(peers.buildkitTcp);
+  const image = `${REG}/envd-lite-flags/ci:${randomBytes(4).toString("hex")}`;
+  const f = (n: string) => join(w.home, n);
+  const line = (who: string) => [
+    "--push",
+    "-t",
+    image,
+    "--label",
+    "org.opencontainers.image.revision=0123abc",
+    "--build-arg",
+    "VERSION=1.2.3",
+    ...EPOCH,
+    "--platform",
+    "linux/amd64",
+    "--provenance=false",
+    "--cache-to",
+    `type=local,dest=${f(`cache-${who}`)},mode=max`,
+    "--metadata-file",
+    f(`${who}.json`),
+    "-f",
+    "Dockerfile",
+    ".",
+  ];
+  const ours = await run(["build", "--progress", "plain", ...line("ours")], { env: w.env, cwd: w.dir });
+  assert.equal(ours.code, 0, ours.stderr);
+  const theirs = await bx.build(line("buildx"), BUILDX_ENV, w.dir);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  const a = JSON.parse(readFileSync(f("ours.json"), "utf8"));
+  const b = JSON.parse(readFileSync(f("buildx.json"), "utf8"));
+  assert.deepEqual(withoutPrefix(a, "envd-lite."), withoutPrefix(b, "buildx."));
+  assert.equal(
+    (await manifest("envd-lite-flags/ci", image.split(":").at(-1)!)).digest,
+    a["containerimage.digest"],
+  );
+  const index = (who: string) => JSON.parse(readFileSync(join(f(`cache-${who}`), "index.json"), "utf8"));
+  const cacheLayers = (who: string) => {
+    const m = index(who).manifests[0];
+    const doc = JSON.parse(readFileSync(join(f(`cache-${who}`), "blobs", ...m.digest.split(":")), "utf8"));
+    return doc.layers.map((l: { digest: string }) => l.digest);
+  };
+  assert.deepEqual(
+    index("ours").manifests.map((m: Desc) => m.annotations),
+    index("buildx").manifests.map((m: Desc) => m.annotations),
+  );
+  assert.deepEqual(cacheLayers("ours"), cacheLayers("buildx"));
+});
+
+interface Desc {
+  annotations?: Record<string, string>;
+}
