@@ -135,6 +135,9 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     throw new UsageError("--tag names an image or docker output, and no --output is one", "envd-lite build");
   }
   for (const x of named) if (tags.length && x.attrs.name === undefined) x.attrs.name = tags.join(",");
+  for (const x of outputs) {
+    if (x.dest && x.dest !== "-" && x.type !== "local") writableFile("--output", x.dest);
+  }
   if (outputs.filter((x) => x.dest === "-").length > 1) {
     throw new UsageError("only one --output may write to stdout (dest=-)", "envd-lite build");
   }
@@ -191,8 +194,8 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     localDirs,
     ociStores,
     exporterAttrs,
-    metadataFile: o.metadataFile ? resolve(o.metadataFile) : undefined,
-    iidfile: o.iidfile ? resolve(o.iidfile) : undefined,
+    metadataFile: writableFile("--metadata-file", o.metadataFile),
+    iidfile: writableFile("--iidfile", o.iidfile),
     temporary,
   };
 }
@@ -256,6 +259,15 @@ function stdinDockerfileDir(text: string): string {
 /** Remove what the plan made for itself (the stdin Dockerfile's directory). */
 export function releasePlan(plan: BuildPlan): void {
   for (const dir of plan.temporary) rmSync(dir, { recursive: true, force: true });
+}
+
+// A file the build will write: its directory must be there now, not fail after the build has run.
+function writableFile(flag: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const abs = resolve(path);
+  if (!isDir(dirname(abs))) throw new UsageError(`${flag} ${path}: directory ${dirname(abs)} does not exist`);
+  if (isDir(abs)) throw new UsageError(`${flag} ${path}: is a directory`);
+  return abs;
 }
 
 function isDir(p: string): boolean {

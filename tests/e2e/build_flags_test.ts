@@ -275,6 +275,9 @@ Deno.test("every build flag is in --help, and a bad value gets one line naming i
     [["--output", "type=nope"], "--output"],
     [["--push"], "--push"],
     [["elsewhere"], "--path"],
+    [["--metadata-file", "/nonexistent/md.json"], "--metadata-file"],
+    [["--iidfile", "/tmp"], "--iidfile"],
+    [["--output", "type=oci,dest=/nonexistent/x.tar"], "--output"],
   ];
   for (const [args, flag] of bad) {
     const r = await w.build(args);
