@@ -60,6 +60,8 @@ export interface BuildOptions {
   pull: boolean;
   metadataFile?: string;
   iidfile?: string;
+  /** `--call`: `build` (the default) or `check` (the frontend's lint, no outputs). */
+  call?: string;
 }
 
 /** What to build, checked. */
@@ -88,6 +90,8 @@ export interface BuildPlan {
   exporterAttrs: Record<string, string>;
   metadataFile?: string;
   iidfile?: string;
+  /** A frontend subrequest instead of a build (`frontend.lint` for `--call check`): no outputs. */
+  subrequest?: string;
   /** Temporary directories to remove when the build is over. */
   temporary: string[];
 }
@@ -119,6 +123,7 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     dockerfileDisplay = o.file ?? join(o.path, "Dockerfile");
   }
 
+  const subrequest = parseCall(o.call);
   const tags = o.tags.flatMap((t) => t.split(",")).map((t) => t.trim()).filter(Boolean);
   const outputs = o.outputs.map(parseOutput);
   if (o.push) {
@@ -183,7 +188,7 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     dockerfileDir,
     filename,
     dockerfileDisplay,
-    outputs,
+    outputs: subrequest ? [] : outputs,
     tags,
     frontendAttrs,
     entitlements,
@@ -196,8 +201,18 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     exporterAttrs,
     metadataFile: writableFile("--metadata-file", o.metadataFile),
     iidfile: writableFile("--iidfile", o.iidfile),
+    subrequest,
     temporary,
   };
+}
+
+// buildx's --call: `check` (alias `lint`) is the Dockerfile frontend's lint subrequest.
+function parseCall(text: string | undefined): string | undefined {
+  if (text === undefined || text === "build") return undefined;
+  if (text === "check" || text === "lint") return "frontend.lint";
+  throw new UsageError(
+    `invalid value "${text}" for flag --call: build or check (outline and targets are not supported)`,
+  );
 }
 
 // The frontend's form of each named context (buildx's): `local:NAME` for a dir, the ref as given otherwise.

@@ -98,6 +98,12 @@ export const build: CommandSpec = {
     one("metadata-file", "FILE", "Write the build result's metadata (as buildx does) to FILE"),
     one("iidfile", "FILE", "Write the image ID to FILE"),
     flag("quiet", "Print only the image ID on stdout (progress quiet)", "q"),
+    one(
+      "call",
+      "METHOD",
+      "build (default) or check: the Dockerfile frontend's checks, printed as buildx does",
+    ),
+    flag("check", "Same as --call check"),
     {
       name: "progress",
       type: "string",
@@ -144,6 +150,7 @@ async function runBuild(inv: Invocation): Promise<number> {
     throw await failure(inv, plan, progress.mode, err.cause);
   }
   await progress.done();
+  if (plan.subrequest) return await printCheck(inv, plan, result);
   report(inv, result);
   if (quiet) inv.out.stdout(`${result.imageId}\n`);
   return 0;
@@ -191,6 +198,7 @@ async function buildOptions(inv: Invocation): Promise<BuildOptions> {
     pull: bool(inv, "pull"),
     metadataFile: str(inv, "metadata-file"),
     iidfile: str(inv, "iidfile"),
+    call: bool(inv, "check") ? "check" : str(inv, "call"),
   };
 }
 
@@ -228,6 +236,21 @@ async function failure(inv: Invocation, plan: BuildPlan, mode: string, err: unkn
     where = `${name}:${src.line}: `;
   }
   return new UserError(`build failed: ${where}${oneLine((err as Error).message)}`, { cause: err });
+}
+
+// buildx's `--call check` report on stdout; exit 1 when there are warnings (the frontend's status code). A
+// Dockerfile that cannot be checked is an error, its source shown on stderr.
+async function printCheck(inv: Invocation, plan: BuildPlan, r: BuildResult): Promise<number> {
+  const { formatLint } = await import("../build/lint.ts");
+  const sub = r.subrequest ?? {};
+  const report = formatLint(sub["result.json"], plan.filename, plan.dockerfileDisplay);
+  inv.out.stdout(report.text);
+  if (report.error) {
+    inv.out.stderr(report.error.source);
+    throw new UserError(`check failed: ${oneLine(report.error.message)}`);
+  }
+  const status = Number(sub["result.statuscode"] ?? 0);
+  return status || (report.warnings ? 1 : 0);
 }
 
 function report(inv: Invocation, r: BuildResult): void {

@@ -392,3 +392,28 @@ Deno.test("a CI line (build-push-action's shape) runs unchanged: same image, met
 interface Desc {
   annotations?: Record<string, string>;
 }
+
+Deno.test("--call check (and --check) prints the frontend's checks exactly as buildx does, with its exit code", async () => {
+  using bx = await buildx(peers.buildkitTcp);
+  const cases = {
+    clean: "FROM scratch\nCOPY Dockerfile /\n",
+    warnings: "from scratch as base\nCOPY Dockerfile /\nFROM base AS Final\nENV a b\n",
+  };
+  for (const [name, dockerfile] of Object.entries(cases)) {
+    using w = await workspace({ "Dockerfile": dockerfile });
+    for (const flag of [["--call", "check"], ["--check"]]) {
+      const ours = await run(["build", "--progress", "quiet", ...flag, "."], { env: w.env, cwd: w.dir });
+      const theirs = await bx.build(["--progress", "quiet", ...flag, "."], {}, w.dir);
+      assert.equal(ours.stdout, theirs.stdout, `${name} ${flag}`);
+      assert.equal(ours.code, theirs.code, `${name} ${flag}: ${ours.stderr}`);
+      assert.equal(ours.code, name === "clean" ? 0 : 1);
+    }
+  }
+  // A Dockerfile that cannot be checked: an error naming the line, as buildx fails too.
+  using w = await workspace({ "Dockerfile": "FROM scratch\nFROB x\n" });
+  const bad = await run(["build", "--progress", "quiet", "--check", "."], { env: w.env, cwd: w.dir });
+  const theirs = await bx.build(["--progress", "quiet", "--check", "."], {}, w.dir);
+  assert.equal(bad.code, 1);
+  assert.notEqual(theirs.code, 0);
+  assert.match(bad.stderr.trim().split("\n").at(-1)!, /^error: .*unknown instruction: FROB/);
+});
