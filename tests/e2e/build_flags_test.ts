@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { build } from "../../lib/cli/build.ts";
 import { busybox, docker, manifest, peers, REG, workspace } from "../helpers/build_workspace.ts";
 import { buildx } from "../helpers/buildx.ts";
+import { startPrivateBuildkitd } from "../helpers/private_buildkitd.ts";
 import { run } from "../helpers/run.ts";
 
 const EPOCH = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
@@ -246,6 +247,48 @@ Deno.test("--pull, --allow and --network host reach buildkitd (the entitlement i
   const r2 = await w.build(["--allow", "security.insecure", "--output", `type=local,dest=${out}`]);
   assert.equal(r2.code, 1);
   assert.match(r2.stderr.trim().split("\n").at(-1)!, /security\.insecure is not allowed/);
+
+  // A daemon that allows both: the host's interfaces in a host-network step, and an insecure step runs.
+  const bk = await startPrivateBuildkitd([
+    "--allow-insecure-entitlement",
+    "network.host",
+    "--allow-insecure-entitlement",
+    "security.insecure",
+  ]);
+  try {
+    using w2 = await workspace({
+      "Dockerfile": `FROM ${from}\nRUN cat /proc/net/dev > /netdev\n` +
+        `RUN --security=insecure grep CapEff /proc/self/status > /caps\nRUN grep CapEff /proc/self/status > /caps-default\n` +
+        `FROM scratch\nCOPY --from=0 /netdev /caps /caps-default /\n`,
+    }, bk.address);
+    const out2 = join(w2.home, "out");
+    const ok = await w2.build([
+      "--network",
+      "host",
+      "--allow",
+      "security.insecure",
+      "--output",
+      `type=local,dest=${out2}`,
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const ifaces = readFileSync(join(out2, "netdev"), "utf8").split("\n").slice(2).map((l) =>
+      l.split(":")[0].trim()
+    )
+      .filter(Boolean);
+    assert.ok(ifaces.length > 1, `host interfaces: ${ifaces}`);
+    // The insecure step has the daemon's own capabilities (the test's, same user), not the default set.
+    const capEff = (text: string) => /^CapEff:\s+(\w+)$/m.exec(text)?.[1];
+    assert.notEqual(
+      capEff(readFileSync(join(out2, "caps"), "utf8")),
+      capEff(readFileSync(join(out2, "caps-default"), "utf8")),
+    );
+    assert.equal(
+      capEff(readFileSync(join(out2, "caps"), "utf8")),
+      capEff(readFileSync("/proc/self/status", "utf8")),
+    );
+  } finally {
+    await bk.stop();
+  }
 });
 
 Deno.test("every build flag is in --help, and a bad value gets one line naming its flag", async () => {
@@ -371,6 +414,11 @@ Deno.test("a CI line (build-push-action's shape) runs unchanged: same image, met
   assert.equal(theirs.code, 0, theirs.stderr);
   const a = JSON.parse(readFileSync(f("ours.json"), "utf8"));
   const b = JSON.parse(readFileSync(f("buildx.json"), "utf8"));
+  // The cache manifest holds each record's creation time: equal in kind, not in bytes (its layers are compared).
+  const cacheManifest = (md: Record<string, string>) => JSON.parse(md["cache.manifest"]).mediaType;
+  assert.equal(cacheManifest(a), cacheManifest(b));
+  delete a["cache.manifest"];
+  delete b["cache.manifest"];
   assert.deepEqual(withoutPrefix(a, "envd-lite."), withoutPrefix(b, "buildx."));
   assert.equal(
     (await manifest("envd-lite-flags/ci", image.split(":").at(-1)!)).digest,
