@@ -11,7 +11,7 @@ import { build } from "../../lib/cli/build.ts";
 import { busybox, docker, manifest, peers, REG, workspace } from "../helpers/build_workspace.ts";
 import { buildx } from "../helpers/buildx.ts";
 import { startPrivateBuildkitd } from "../helpers/private_buildkitd.ts";
-import { run } from "../helpers/run.ts";
+import { ROOT, run } from "../helpers/run.ts";
 
 const EPOCH = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
 // buildx adds a min provenance attestation unless told not to; envd-lite adds none unless asked (README).
@@ -291,11 +291,14 @@ Deno.test("--pull, --allow and --network host reach buildkitd (the entitlement i
   }
 });
 
-Deno.test("every build flag is in --help, and a bad value gets one line naming its flag", async () => {
+Deno.test("every build flag is in --help and the README, and a bad value gets one line naming its flag", async () => {
   const help = await run(["build", "--help"]);
   assert.equal(help.code, 0);
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## build\n"), readme.indexOf("\n## Builders\n"));
   for (const f of build.flags!) {
     assert.ok(help.stdout.includes(`--${f.name}`), `--${f.name} missing from help`);
+    assert.ok(section.includes(`--${f.name}`), `--${f.name} missing from the README's build section`);
   }
   using w = await workspace({ "Dockerfile": "FROM scratch\n" });
   const bad: [string[], string][] = [
