@@ -176,6 +176,8 @@ class Ingest {
   expected = "";
   hash: Hash = createHash("sha256");
   readonly startedAt = Date.now();
+  /** WRITE messages received, for the debug log. */
+  messages = 0;
   updatedAt = Date.now();
   /** Disk writes still in flight, in order; a failed one fails every later wait. */
   #pending: Promise<unknown> = Promise.resolve();
@@ -190,6 +192,7 @@ class Ingest {
   async append(data: Uint8Array): Promise<void> {
     const at = this.offset;
     this.hash.update(data);
+    this.messages++;
     this.offset += data.length;
     this.updatedAt = Date.now();
     this.#queued += data.length;
@@ -300,6 +303,8 @@ async function commit(dir: string, w: Ingest, log: (m: string) => void): Promise
   }
   await fsp.mkdir(join(target, ".."), { recursive: true });
   await fsp.rename(w.path, target);
-  log(`content: stored ${digest} (${w.offset} bytes)`);
+  log(
+    `content: stored ${digest} (${w.offset} bytes in ${w.messages} messages, ${Date.now() - w.startedAt} ms)`,
+  );
   return digest;
 }
