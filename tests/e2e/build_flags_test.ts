@@ -468,3 +468,40 @@ Deno.test("--call check (and --check) prints the frontend's checks exactly as bu
   assert.notEqual(theirs.code, 0);
   assert.match(bad.stderr.trim().split("\n").at(-1)!, /^error: .*unknown instruction: FROB/);
 });
+
+Deno.test("--platform with two platforms: the same index as buildx's, platform-qualified annotations on one manifest", async () => {
+  using w = await workspace({
+    "Dockerfile": "FROM scratch\nCOPY f /f\n",
+    "f": randomBytes(8).toString("hex"),
+  });
+  using bx = await buildx(peers.buildkitTcp);
+  const repo = "envd-lite-flags/multi";
+  const tag = randomBytes(4).toString("hex");
+  const args = [
+    "--platform",
+    "linux/amd64,linux/arm64",
+    "--annotation",
+    "manifest[linux/arm64]:org.example.arch=arm64",
+    "--annotation",
+    "index:org.example.i=i",
+    "--push",
+    ...EPOCH,
+  ];
+  const a = await w.build([...args, "-t", `${REG}/${repo}:${tag}`]);
+  assert.equal(a.code, 0, a.stderr);
+  const b = await bx.build([...args, "-t", `${REG}/${repo}:${tag}-bx`, w.dir], BUILDX_ENV);
+  assert.equal(b.code, 0, b.stderr);
+  const ours = await manifest(repo, tag);
+  assert.equal(ours.digest, (await manifest(repo, `${tag}-bx`)).digest);
+  const index = ours.doc as {
+    annotations?: Record<string, string>;
+    manifests: { digest: string; platform: { architecture: string } }[];
+  };
+  assert.deepEqual(index.annotations, { "org.example.i": "i" });
+  const arch = async (a: string) => {
+    const d = index.manifests.find((m) => m.platform.architecture === a)!;
+    return ((await manifest(repo, d.digest)).doc as { annotations?: Record<string, string> }).annotations;
+  };
+  assert.deepEqual(await arch("arm64"), { "org.example.arch": "arm64" });
+  assert.equal(await arch("amd64"), undefined);
+});
