@@ -11,6 +11,8 @@ if (argv.length === 1 && argv[0] === "--version") {
   process.exit(0);
 }
 
+const { allWritten, trackWrites } = await import("./lib/stdio.ts");
+trackWrites([process.stdout, process.stderr]);
 const { quietRuntimeWarnings } = await import("./lib/warnings.ts");
 quietRuntimeWarnings(
   argv.includes("--debug")
@@ -33,6 +35,5 @@ const { runCli } = await import("./lib/cli/mod.ts");
 const code = await runCli(argv, { signal: controller.signal, prog });
 // Exit explicitly (lingering gRPC channels or child handles must not delay a finished command),
 // but only once what was written to stdout and stderr has been flushed.
-const flushed = (s: NodeJS.WriteStream) => new Promise<void>((r) => s.write("", () => r()));
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+await allWritten();
 process.exit(code);

@@ -60,6 +60,8 @@ export interface BuildOptions {
   pull: boolean;
   metadataFile?: string;
   iidfile?: string;
+  /** `--call`: `build` (the default) or `check` (the frontend's lint, no outputs). */
+  call?: string;
 }
 
 /** What to build, checked. */
@@ -88,6 +90,8 @@ export interface BuildPlan {
   exporterAttrs: Record<string, string>;
   metadataFile?: string;
   iidfile?: string;
+  /** A frontend subrequest instead of a build (`frontend.lint` for `--call check`): no outputs. */
+  subrequest?: string;
   /** Temporary directories to remove when the build is over. */
   temporary: string[];
 }
@@ -119,6 +123,7 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     dockerfileDisplay = o.file ?? join(o.path, "Dockerfile");
   }
 
+  const subrequest = parseCall(o.call);
   const tags = o.tags.flatMap((t) => t.split(",")).map((t) => t.trim()).filter(Boolean);
   const outputs = o.outputs.map(parseOutput);
   if (o.push) {
@@ -135,6 +140,9 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     throw new UsageError("--tag names an image or docker output, and no --output is one", "envd-lite build");
   }
   for (const x of named) if (tags.length && x.attrs.name === undefined) x.attrs.name = tags.join(",");
+  for (const x of outputs) {
+    if (x.dest && x.dest !== "-" && x.type !== "local") writableFile("--output", x.dest);
+  }
   if (outputs.filter((x) => x.dest === "-").length > 1) {
     throw new UsageError("only one --output may write to stdout (dest=-)", "envd-lite build");
   }
@@ -180,7 +188,7 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     dockerfileDir,
     filename,
     dockerfileDisplay,
-    outputs,
+    outputs: subrequest ? [] : outputs,
     tags,
     frontendAttrs,
     entitlements,
@@ -191,10 +199,20 @@ export function planBuild(o: BuildOptions, env: Record<string, string | undefine
     localDirs,
     ociStores,
     exporterAttrs,
-    metadataFile: o.metadataFile ? resolve(o.metadataFile) : undefined,
-    iidfile: o.iidfile ? resolve(o.iidfile) : undefined,
+    metadataFile: writableFile("--metadata-file", o.metadataFile),
+    iidfile: writableFile("--iidfile", o.iidfile),
+    subrequest,
     temporary,
   };
+}
+
+// buildx's --call: `check` (alias `lint`) is the Dockerfile frontend's lint subrequest.
+function parseCall(text: string | undefined): string | undefined {
+  if (text === undefined || text === "build") return undefined;
+  if (text === "check" || text === "lint") return "frontend.lint";
+  throw new UsageError(
+    `invalid value "${text}" for flag --call: build or check (outline and targets are not supported)`,
+  );
 }
 
 // The frontend's form of each named context (buildx's): `local:NAME` for a dir, the ref as given otherwise.
@@ -256,6 +274,15 @@ function stdinDockerfileDir(text: string): string {
 /** Remove what the plan made for itself (the stdin Dockerfile's directory). */
 export function releasePlan(plan: BuildPlan): void {
   for (const dir of plan.temporary) rmSync(dir, { recursive: true, force: true });
+}
+
+// A file the build will write: its directory must be there now, not fail after the build has run.
+function writableFile(flag: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const abs = resolve(path);
+  if (!isDir(dirname(abs))) throw new UsageError(`${flag} ${path}: directory ${dirname(abs)} does not exist`);
+  if (isDir(abs)) throw new UsageError(`${flag} ${path}: is a directory`);
+  return abs;
 }
 
 function isDir(p: string): boolean {

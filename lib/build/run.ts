@@ -41,6 +41,8 @@ export interface BuildResult {
   loaded: string[];
   /** The image ID as buildx's -q prints it (config digest, else manifest digest), or "". */
   imageId: string;
+  /** A subrequest's result metadata (`result.json`, …). */
+  subrequest?: Record<string, string>;
 }
 
 /** A failed Solve: the cause, and the plan for naming the Dockerfile. */
@@ -83,7 +85,7 @@ async function solveOnNode(
   hooks: BuildHooks,
 ): Promise<BuildResult> {
   const explicit = plan.outputs.filter((o) => o.type !== "cacheonly");
-  const outputs = plan.outputs.length
+  const outputs = plan.outputs.length || plan.subrequest
     ? explicit
     : await defaultOutputs(node.runner, plan.tags, hooks.env, hooks);
   await checkDocker(outputs, hooks.env);
@@ -110,6 +112,9 @@ async function solveOnNode(
       frontendAttrs: plan.frontendAttrs,
       localDirs: plan.localDirs,
       entitlements: plan.entitlements,
+      subrequest: plan.subrequest,
+      // As buildx: a subrequest stays out of the build history.
+      internal: plan.subrequest !== undefined,
       exports,
       cacheImports: services.cacheImports,
       cacheExports: plan.cacheExports,
@@ -133,7 +138,14 @@ async function solveOnNode(
   }
   const id = imageId(res);
   if (plan.iidfile) writeAtomic(plan.iidfile, id);
-  return { ref: result.ref, exporterResponse: res, outputs, loaded, imageId: id };
+  return {
+    ref: result.ref,
+    exporterResponse: res,
+    outputs,
+    loaded,
+    imageId: id,
+    subrequest: result.subrequest,
+  };
 }
 
 /** A stable key per host and context directory, so buildkitd re-sends only what changed since the last build. */

@@ -13,6 +13,11 @@ import {
   type StatusResponse,
   type UsageRecord as PbUsageRecord,
 } from "./gen/moby/buildkit/v1/control_pb.ts";
+import {
+  LLBBridge,
+  type ReturnRequestSchema,
+  type SolveRequestSchema as GatewaySolveRequestSchema,
+} from "./gen/moby/buildkit/v1/frontend/gateway_pb.ts";
 import type { Input, TypedMethod } from "./grpc_service.ts";
 import { poll, PollTimeoutError, sleep } from "./poll.ts";
 import {
@@ -154,6 +159,20 @@ export class BuildkitClient {
   /** Run one build (long-running; it returns when the build and its exports are done). */
   async solve(request: Input<typeof SolveRequestSchema>, opts: CallOptions = {}): Promise<SolveResponse> {
     return await this.#unary(Control.method.solve, request, opts);
+  }
+
+  /**
+   * The frontend gateway of a forwarded build `ref` (a Solve with no frontend): run a frontend request inside it,
+   * then Return its result, which ends the build. Used for subrequests such as the Dockerfile lint.
+   */
+  gateway(ref: string, opts: CallOptions = {}) {
+    const metadata = new grpc.Metadata();
+    metadata.set("buildkit-controlapi-buildid", ref);
+    const o = { ...opts, metadata };
+    return {
+      solve: (req: Input<typeof GatewaySolveRequestSchema>) => this.#unary(LLBBridge.method.solve, req, o),
+      return: (req: Input<typeof ReturnRequestSchema>) => this.#unary(LLBBridge.method.return, req, o),
+    };
   }
 
   /** Progress of the build `ref` as an async iterable; iteration throws BuildkitError on failure. */

@@ -41,8 +41,15 @@ export interface DockerfileBuild {
   cacheExports?: CacheSpec[];
   /** More local directories by name (named build contexts), sent like the context. */
   localDirs?: Record<string, string>;
+  /** Keep the build out of buildkitd's history. */
+  internal?: boolean;
   /** Entitlements the build asks for (`network.host`, `security.insecure`). */
   entitlements?: string[];
+  /**
+   * A frontend subrequest instead of a build (`frontend.lint`): the Solve is forwarded to our side and the
+   * frontend is called through the gateway, so its result metadata (`result.json`) comes back.
+   */
+  subrequest?: string;
   /** More session services (auth, secrets). */
   attachables?: Attachable[];
   /** The session's shared key (see SessionOptions.sharedKey). */
@@ -66,6 +73,8 @@ export interface SolveResult {
   ref: string;
   /** buildkitd's exporter response (`containerimage.digest`, `image.name`, ...). */
   exporterResponse: Record<string, string>;
+  /** A subrequest's result metadata (`result.json`, `result.txt`, `result.statuscode`), as text. */
+  subrequest?: Record<string, string>;
 }
 
 /** How long Status may trail behind a finished Solve before it is cut off. */
@@ -87,7 +96,8 @@ export function solveRequest(b: DockerfileBuild, ref: string, sessionId: string)
   return {
     ref,
     session: sessionId,
-    frontend: "dockerfile.v0",
+    // No frontend: buildkitd forwards the build to our gateway calls (a subrequest).
+    frontend: b.subrequest ? "" : "dockerfile.v0",
     frontendAttrs: attrs,
     exporters,
     // Daemons before v0.13 read only these: the first exporter.
@@ -95,6 +105,7 @@ export function solveRequest(b: DockerfileBuild, ref: string, sessionId: string)
     exporterAttrsDeprecated: exporters[0]?.attrs ?? {},
     cache: { imports: b.cacheImports ?? [], exports: b.cacheExports ?? [] },
     entitlements: b.entitlements ?? [],
+    internal: b.internal ?? false,
   };
 }
 
@@ -123,17 +134,47 @@ export async function solveDockerfile(
     }
   })();
 
+  const cancel = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, cancel.signal]) : cancel.signal;
   try {
-    const solve = client.solve(solveRequest(b, ref, session.id), { signal: opts.signal });
+    const request = solveRequest(b, ref, session.id);
+    const solve = client.solve(request, { signal });
+    const sub = b.subrequest
+      ? subrequest(client, ref, b.subrequest, request.frontendAttrs, signal)
+      : undefined;
+    // A failed subrequest ends the forwarded build (it would wait for a Return otherwise).
+    sub?.catch(() => cancel.abort());
     // A session that dies (daemon gone) fails the build at once even if Solve has not noticed yet.
-    const res = await Promise.race([solve, session.ended.then(() => solve)]);
+    const res = await Promise.race([sub ? sub.then(() => solve) : solve, session.ended.then(() => solve)]);
     await Promise.race([status, delay(STATUS_GRACE_MS)]);
-    return { ref, exporterResponse: { ...res.exporterResponse } };
+    return { ref, exporterResponse: { ...res.exporterResponse }, subrequest: sub ? await sub : undefined };
   } finally {
     statusStop.abort();
     await status;
     await session.close();
   }
+}
+
+// The frontend call of a forwarded build, as buildctl's client-side build does it: Solve the frontend with the
+// request id (result returned to us), then Return its metadata so the build ends.
+async function subrequest(
+  client: BuildkitClient,
+  ref: string,
+  id: string,
+  attrs: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  const gw = client.gateway(ref, { signal });
+  const res = await gw.solve({
+    Frontend: "dockerfile.v0",
+    FrontendOpt: { ...attrs, requestid: id, "frontend.caps": "moby.buildkit.frontend.subrequests" },
+    allowResultReturn: true,
+    allowResultArrayRef: true,
+  });
+  const metadata = res.result?.metadata ?? {};
+  await gw.return({ result: { metadata } });
+  const dec = new TextDecoder();
+  return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, dec.decode(v)]));
 }
 
 function delay(ms: number): Promise<void> {

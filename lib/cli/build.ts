@@ -4,7 +4,7 @@
  */
 import type { BuildOptions, BuildPlan } from "../build/plan.ts";
 import type { BuildResult } from "../build/run.ts";
-import { InterruptedError, oneLine, UserError } from "../errors.ts";
+import { InterruptedError, oneLine, UsageError, UserError } from "../errors.ts";
 import type { Progress } from "../progress/mod.ts";
 import { PROGRESS_MODES, type ProgressMode } from "../progress/modes.ts";
 import { bool, type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
@@ -34,8 +34,17 @@ const flag = (name: string, help: string, alias?: string): FlagSpec => ({
 export const build: CommandSpec = {
   name: "build",
   usage: "Build a Dockerfile with the current context's BuildKit (docker buildx build's flags)",
+  // buildx's positional context, so a `docker buildx build … .` line runs as it is.
+  args: "[PATH]",
+  maxArgs: 1,
   flags: [
-    { name: "path", alias: "p", type: "string", value: "DIR", default: ".", help: "Build context directory" },
+    {
+      name: "path",
+      alias: "p",
+      type: "string",
+      value: "DIR",
+      help: "Build context directory (or PATH; default .)",
+    },
     one("file", "FILE", "Dockerfile (default: DIR/Dockerfile; - reads it from stdin)", "f"),
     many("build-arg", "K[=V]", "Build argument; a bare K takes its value from the environment"),
     one("target", "STAGE", "Stage to build"),
@@ -89,6 +98,12 @@ export const build: CommandSpec = {
     one("metadata-file", "FILE", "Write the build result's metadata (as buildx does) to FILE"),
     one("iidfile", "FILE", "Write the image ID to FILE"),
     flag("quiet", "Print only the image ID on stdout (progress quiet)", "q"),
+    one(
+      "call",
+      "METHOD",
+      "build (default) or check: the Dockerfile frontend's checks, printed as buildx does",
+    ),
+    flag("check", "Same as --call check"),
     {
       name: "progress",
       type: "string",
@@ -135,6 +150,7 @@ async function runBuild(inv: Invocation): Promise<number> {
     throw await failure(inv, plan, progress.mode, err.cause);
   }
   await progress.done();
+  if (plan.subrequest) return await printCheck(inv, plan, result);
   report(inv, result);
   if (quiet) inv.out.stdout(`${result.imageId}\n`);
   return 0;
@@ -145,8 +161,15 @@ async function buildOptions(inv: Invocation): Promise<BuildOptions> {
   const file = str(inv, "file");
   const caches = (...names: string[]) =>
     names.flatMap((flag) => strs(inv, flag).map((value) => ({ flag, value })));
+  const given = str(inv, "path");
+  if (given !== undefined && inv.args[0] !== undefined && given !== inv.args[0]) {
+    throw new UsageError(
+      `--path "${given}" and PATH "${inv.args[0]}" name two contexts: give one`,
+      "envd-lite build",
+    );
+  }
   return {
-    path: str(inv, "path") ?? ".",
+    path: inv.args[0] ?? given ?? ".",
     file,
     dockerfileText: file === "-" ? await readStdin() : undefined,
     buildArgs: strs(inv, "build-arg"),
@@ -175,6 +198,7 @@ async function buildOptions(inv: Invocation): Promise<BuildOptions> {
     pull: bool(inv, "pull"),
     metadataFile: str(inv, "metadata-file"),
     iidfile: str(inv, "iidfile"),
+    call: bool(inv, "check") ? "check" : str(inv, "call"),
   };
 }
 
@@ -212,6 +236,21 @@ async function failure(inv: Invocation, plan: BuildPlan, mode: string, err: unkn
     where = `${name}:${src.line}: `;
   }
   return new UserError(`build failed: ${where}${oneLine((err as Error).message)}`, { cause: err });
+}
+
+// buildx's `--call check` report on stdout; exit 1 when there are warnings (the frontend's status code). A
+// Dockerfile that cannot be checked is an error, its source shown on stderr.
+async function printCheck(inv: Invocation, plan: BuildPlan, r: BuildResult): Promise<number> {
+  const { formatLint } = await import("../build/lint.ts");
+  const sub = r.subrequest ?? {};
+  const report = formatLint(sub["result.json"], plan.filename, plan.dockerfileDisplay);
+  inv.out.stdout(report.text);
+  if (report.error) {
+    inv.out.stderr(report.error.source);
+    throw new UserError(`check failed: ${oneLine(report.error.message)}`);
+  }
+  const status = Number(sub["result.statuscode"] ?? 0);
+  return status || (report.warnings ? 1 : 0);
 }
 
 function report(inv: Invocation, r: BuildResult): void {

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { build } from "../../lib/cli/build.ts";
 import { busybox, docker, manifest, peers, REG, workspace } from "../helpers/build_workspace.ts";
 import { buildx } from "../helpers/buildx.ts";
-import { errorOf, run } from "../helpers/run.ts";
+import { startPrivateBuildkitd } from "../helpers/private_buildkitd.ts";
+import { errorOf, ROOT, run } from "../helpers/run.ts";
 
 const EPOCH = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
 // buildx adds a min provenance attestation unless told not to; envd-lite adds none unless asked (README).
@@ -18,6 +19,26 @@ const BUILDX_ENV = { BUILDX_NO_DEFAULT_ATTESTATIONS: "1" };
 
 function withoutPrefix(md: Record<string, unknown>, prefix: string): Record<string, unknown> {
   return Object.fromEntries(Object.entries(md).filter(([k]) => !k.startsWith(prefix)));
+}
+
+/** A pushed image index's shape: its annotations, platforms, and its attestation manifest's predicate types. */
+async function attested(repo: string, tag: string) {
+  const index = (await manifest(repo, tag)).doc as {
+    mediaType: string;
+    annotations?: Record<string, string>;
+    manifests: { digest: string; annotations?: Record<string, string>; platform?: { os: string } }[];
+  };
+  const att = index.manifests.find((d) =>
+    d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
+  );
+  assert.ok(att, JSON.stringify(index));
+  const am = (await manifest(repo, att.digest)).doc as { layers: { annotations: Record<string, string> }[] };
+  return {
+    mediaType: index.mediaType,
+    index: index.annotations,
+    platforms: index.manifests.map((d) => d.platform?.os),
+    predicates: am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]),
+  };
 }
 
 Deno.test("--push with -t twice, --metadata-file, --iidfile and -q match buildx's on the same build", async () => {
@@ -100,26 +121,7 @@ Deno.test("--provenance mode=max and --attest: the pushed index carries buildkit
   using bx = await buildx(peers.buildkitTcp);
   const repo = "envd-lite-flags/attested";
   const tag = randomBytes(4).toString("hex");
-  const shape = async (t: string) => {
-    const index = (await manifest(repo, t)).doc as {
-      mediaType: string;
-      annotations?: Record<string, string>;
-      manifests: { digest: string; annotations?: Record<string, string>; platform?: { os: string } }[];
-    };
-    const att = index.manifests.find((d) =>
-      d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
-    );
-    assert.ok(att, JSON.stringify(index));
-    const am = (await manifest(repo, att.digest)).doc as {
-      layers: { annotations: Record<string, string> }[];
-    };
-    return {
-      mediaType: index.mediaType,
-      index: index.annotations,
-      platforms: index.manifests.map((d) => d.platform?.os),
-      predicates: am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]),
-    };
-  };
+  const shape = (t: string) => attested(repo, t);
   const args = ["--annotation", "index:org.example.i=i", "--push"];
   const a = await w.build([...args, "-t", `${REG}/${repo}:${tag}`, "--provenance", "mode=max"]);
   assert.equal(a.code, 0, a.stderr);
@@ -245,13 +247,58 @@ Deno.test("--pull, --allow and --network host reach buildkitd (the entitlement i
   const r2 = await w.build(["--allow", "security.insecure", "--output", `type=local,dest=${out}`]);
   assert.equal(r2.code, 1);
   assert.match(r2.stderr.trim().split("\n").at(-1)!, /security\.insecure is not allowed/);
+
+  // A daemon that allows both: the host's interfaces in a host-network step, and an insecure step runs.
+  const bk = await startPrivateBuildkitd([
+    "--allow-insecure-entitlement",
+    "network.host",
+    "--allow-insecure-entitlement",
+    "security.insecure",
+  ]);
+  try {
+    using w2 = await workspace({
+      "Dockerfile": `FROM ${from}\nRUN cat /proc/net/dev > /netdev\n` +
+        `RUN --security=insecure grep CapEff /proc/self/status > /caps\nRUN grep CapEff /proc/self/status > /caps-default\n` +
+        `FROM scratch\nCOPY --from=0 /netdev /caps /caps-default /\n`,
+    }, bk.address);
+    const out2 = join(w2.home, "out");
+    const ok = await w2.build([
+      "--network",
+      "host",
+      "--allow",
+      "security.insecure",
+      "--output",
+      `type=local,dest=${out2}`,
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const ifaces = readFileSync(join(out2, "netdev"), "utf8").split("\n").slice(2).map((l) =>
+      l.split(":")[0].trim()
+    )
+      .filter(Boolean);
+    assert.ok(ifaces.length > 1, `host interfaces: ${ifaces}`);
+    // The insecure step has the daemon's own capabilities (the test's, same user), not the default set.
+    const capEff = (text: string) => /^CapEff:\s+(\w+)$/m.exec(text)?.[1];
+    assert.notEqual(
+      capEff(readFileSync(join(out2, "caps"), "utf8")),
+      capEff(readFileSync(join(out2, "caps-default"), "utf8")),
+    );
+    assert.equal(
+      capEff(readFileSync(join(out2, "caps"), "utf8")),
+      capEff(readFileSync("/proc/self/status", "utf8")),
+    );
+  } finally {
+    await bk.stop();
+  }
 });
 
-Deno.test("every build flag is in --help, and a bad value gets one line naming its flag", async () => {
+Deno.test("every build flag is in --help and the README, and a bad value gets one line naming its flag", async () => {
   const help = await run(["build", "--help"]);
   assert.equal(help.code, 0);
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## build\n"), readme.indexOf("\n## Builders\n"));
   for (const f of build.flags!) {
     assert.ok(help.stdout.includes(`--${f.name}`), `--${f.name} missing from help`);
+    assert.ok(section.includes(`--${f.name}`), `--${f.name} missing from the README's build section`);
   }
   using w = await workspace({ "Dockerfile": "FROM scratch\n" });
   const bad: [string[], string][] = [
@@ -273,6 +320,10 @@ Deno.test("every build flag is in --help, and a bad value gets one line naming i
     [["--progress", "fancy"], "--progress"],
     [["--output", "type=nope"], "--output"],
     [["--push"], "--push"],
+    [["elsewhere"], "--path"],
+    [["--metadata-file", "/nonexistent/md.json"], "--metadata-file"],
+    [["--iidfile", "/tmp"], "--iidfile"],
+    [["--output", "type=oci,dest=/nonexistent/x.tar"], "--output"],
   ];
   for (const [args, flag] of bad) {
     const r = await w.build(args);
@@ -307,19 +358,7 @@ Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the 
   using bx = await buildx(peers.buildkitTcp);
   const repo = "envd-lite-flags/sbom";
   const tag = randomBytes(4).toString("hex");
-  const layers = async (t: string) => {
-    const index = (await manifest(repo, t)).doc as {
-      manifests: { digest: string; annotations?: Record<string, string> }[];
-    };
-    const att = index.manifests.find((d) =>
-      d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest"
-    );
-    assert.ok(att, JSON.stringify(index));
-    const am = (await manifest(repo, att.digest)).doc as {
-      layers: { digest: string; annotations: Record<string, string> }[];
-    };
-    return am.layers.map((l) => l.annotations["in-toto.io/predicate-type"]);
-  };
+  const layers = async (t: string) => (await attested(repo, t)).predicates;
   const a = await w.build(["-t", `${REG}/${repo}:${tag}`, "--push", "--sbom", `generator=${gen}`]);
   assert.equal(a.code, 0, a.stderr);
   const b = await bx.build(
@@ -341,4 +380,128 @@ Deno.test("--sbom generator=IMAGE: buildkitd runs our own scanner image and the 
     errorOf(missing.stderr.trim().split("\n").at(-1)!)!,
     /^build failed: .*envd-lite-flags\/no-scanner:1: not found$/,
   );
+});
+
+Deno.test("a CI line (build-push-action's shape) runs unchanged: same image, metadata file and cache as buildx", async () => {
+  const from = await busybox();
+  using w = await workspace({
+    "Dockerfile": `FROM ${from}\nARG VERSION\nRUN echo "$VERSION" > /version\nCOPY app.txt /app/\n`,
+    "app.txt": randomBytes(16).toString("hex"),
+  });
+  using bx = await buildx(peers.buildkitTcp);
+  const image = `${REG}/envd-lite-flags/ci:${randomBytes(4).toString("hex")}`;
+  const f = (n: string) => join(w.home, n);
+  const line = (who: string) => [
+    "--push",
+    "-t",
+    image,
+    "--label",
+    "org.opencontainers.image.revision=0123abc",
+    "--build-arg",
+    "VERSION=1.2.3",
+    ...EPOCH,
+    "--platform",
+    "linux/amd64",
+    "--provenance=false",
+    "--cache-to",
+    `type=local,dest=${f(`cache-${who}`)},mode=max`,
+    "--metadata-file",
+    f(`${who}.json`),
+    "-f",
+    "Dockerfile",
+    ".",
+  ];
+  const ours = await run(["build", "--progress", "plain", ...line("ours")], { env: w.env, cwd: w.dir });
+  assert.equal(ours.code, 0, ours.stderr);
+  const theirs = await bx.build(line("buildx"), BUILDX_ENV, w.dir);
+  assert.equal(theirs.code, 0, theirs.stderr);
+  const a = JSON.parse(readFileSync(f("ours.json"), "utf8"));
+  const b = JSON.parse(readFileSync(f("buildx.json"), "utf8"));
+  // The cache manifest holds each record's creation time: equal in kind, not in bytes (its layers are compared).
+  const cacheManifest = (md: Record<string, string>) => JSON.parse(md["cache.manifest"]).mediaType;
+  assert.equal(cacheManifest(a), cacheManifest(b));
+  delete a["cache.manifest"];
+  delete b["cache.manifest"];
+  assert.deepEqual(withoutPrefix(a, "envd-lite."), withoutPrefix(b, "buildx."));
+  assert.equal(
+    (await manifest("envd-lite-flags/ci", image.split(":").at(-1)!)).digest,
+    a["containerimage.digest"],
+  );
+  const index = (who: string) => JSON.parse(readFileSync(join(f(`cache-${who}`), "index.json"), "utf8"));
+  const cacheLayers = (who: string) => {
+    const m = index(who).manifests[0];
+    const doc = JSON.parse(readFileSync(join(f(`cache-${who}`), "blobs", ...m.digest.split(":")), "utf8"));
+    return doc.layers.map((l: { digest: string }) => l.digest);
+  };
+  assert.deepEqual(
+    index("ours").manifests.map((m: Desc) => m.annotations),
+    index("buildx").manifests.map((m: Desc) => m.annotations),
+  );
+  assert.deepEqual(cacheLayers("ours"), cacheLayers("buildx"));
+});
+
+interface Desc {
+  annotations?: Record<string, string>;
+}
+
+Deno.test("--call check (and --check) prints the frontend's checks exactly as buildx does, with its exit code", async () => {
+  using bx = await buildx(peers.buildkitTcp);
+  const cases = {
+    clean: "FROM scratch\nCOPY Dockerfile /\n",
+    warnings: "from scratch as base\nCOPY Dockerfile /\nFROM base AS Final\nENV a b\n",
+  };
+  for (const [name, dockerfile] of Object.entries(cases)) {
+    using w = await workspace({ "Dockerfile": dockerfile });
+    for (const flag of [["--call", "check"], ["--check"]]) {
+      const ours = await run(["build", "--progress", "quiet", ...flag, "."], { env: w.env, cwd: w.dir });
+      const theirs = await bx.build(["--progress", "quiet", ...flag, "."], {}, w.dir);
+      assert.equal(ours.stdout, theirs.stdout, `${name} ${flag}`);
+      assert.equal(ours.code, theirs.code, `${name} ${flag}: ${ours.stderr}`);
+      assert.equal(ours.code, name === "clean" ? 0 : 1);
+    }
+  }
+  // A Dockerfile that cannot be checked: an error naming the line, as buildx fails too.
+  using w = await workspace({ "Dockerfile": "FROM scratch\nFROB x\n" });
+  const bad = await run(["build", "--progress", "quiet", "--check", "."], { env: w.env, cwd: w.dir });
+  const theirs = await bx.build(["--progress", "quiet", "--check", "."], {}, w.dir);
+  assert.equal(bad.code, 1);
+  assert.notEqual(theirs.code, 0);
+  assert.match(errorOf(bad.stderr.trim().split("\n").at(-1)!)!, /unknown instruction: FROB/);
+});
+
+Deno.test("--platform with two platforms: the same index as buildx's, platform-qualified annotations on one manifest", async () => {
+  using w = await workspace({
+    "Dockerfile": "FROM scratch\nCOPY f /f\n",
+    "f": randomBytes(8).toString("hex"),
+  });
+  using bx = await buildx(peers.buildkitTcp);
+  const repo = "envd-lite-flags/multi";
+  const tag = randomBytes(4).toString("hex");
+  const args = [
+    "--platform",
+    "linux/amd64,linux/arm64",
+    "--annotation",
+    "manifest[linux/arm64]:org.example.arch=arm64",
+    "--annotation",
+    "index:org.example.i=i",
+    "--push",
+    ...EPOCH,
+  ];
+  const a = await w.build([...args, "-t", `${REG}/${repo}:${tag}`]);
+  assert.equal(a.code, 0, a.stderr);
+  const b = await bx.build([...args, "-t", `${REG}/${repo}:${tag}-bx`, w.dir], BUILDX_ENV);
+  assert.equal(b.code, 0, b.stderr);
+  const ours = await manifest(repo, tag);
+  assert.equal(ours.digest, (await manifest(repo, `${tag}-bx`)).digest);
+  const index = ours.doc as {
+    annotations?: Record<string, string>;
+    manifests: { digest: string; platform: { architecture: string } }[];
+  };
+  assert.deepEqual(index.annotations, { "org.example.i": "i" });
+  const arch = async (a: string) => {
+    const d = index.manifests.find((m) => m.platform.architecture === a)!;
+    return ((await manifest(repo, d.digest)).doc as { annotations?: Record<string, string> }).annotations;
+  };
+  assert.deepEqual(await arch("arm64"), { "org.example.arch": "arm64" });
+  assert.equal(await arch("amd64"), undefined);
 });

@@ -84,13 +84,15 @@ Deno.test("local output file by file; .dockerignore and Dockerfile.dockerignore 
 
 Deno.test("oci and tar outputs (to a file and to stdout) checked entry by entry", async () => {
   using w = await workspace({
-    "Dockerfile": "FROM scratch\nCOPY f /f\n",
+    "Dockerfile": "FROM scratch\nCOPY f big /\n",
     "f": randomBytes(64).toString("hex"),
+    // Far past a pipe's buffer: stdout must be complete when the process exits.
+    "big": randomBytes(3 * 1024 * 1024),
   });
   const oci = join(w.home, "img.tar");
   const r = await w.build(["--output", `type=oci,dest=${oci}`]);
   assert.equal(r.code, 0, r.stderr);
-  const x = (name: string) => execFileSync("tar", ["-xOf", oci, name]);
+  const x = (name: string) => execFileSync("tar", ["-xOf", oci, name], { maxBuffer: 64 << 20 });
   const index = JSON.parse(x("index.json").toString());
   assert.equal(JSON.parse(x("oci-layout").toString()).imageLayoutVersion, "1.0.0");
   // Every blob the index reaches is in the archive, with its digest and size.
@@ -121,6 +123,8 @@ Deno.test("oci and tar outputs (to a file and to stdout) checked entry by entry"
     execFileSync("tar", ["-xOf", join(w.home, "fs.tar"), "f"]).toString(),
     readFileSync(join(w.dir, "f"), "utf8"),
   );
+  const big = execFileSync("tar", ["-xOf", join(w.home, "fs.tar"), "big"], { maxBuffer: 64 << 20 });
+  assert.ok(big.equals(readFileSync(join(w.dir, "big"))), "the 3 MB file arrived whole through stdout");
 });
 
 Deno.test("a bad Dockerfile fails with exit 1 and one line naming the line", async () => {

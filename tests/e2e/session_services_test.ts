@@ -5,12 +5,12 @@
  *
  * The first group drives buildkitd through a minimal stand-in session (Health + the attachables over the
  * Control/Session tunnel) and dockerfile.v0 with an HTTP context, so no FileSync is needed. The last group is the
- * same through `envd-lite build`; it is skipped until lib/cli/build.ts exists.
+ * same through `envd-lite build`.
  */
 import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +22,7 @@ import { authAttachable } from "../../lib/buildkit/session/auth.ts";
 import { secretsAttachable } from "../../lib/buildkit/session/secrets.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 import { daemons } from "../helpers/daemons.ts";
-import { ROOT, run, tempHome } from "../helpers/run.ts";
+import { workspace } from "../helpers/build_workspace.ts";
 import { callToDuplex } from "../helpers/session_call.ts";
 
 const peers = daemons();
@@ -376,45 +376,17 @@ Deno.test("a Bearer-token registry: buildkitd asks GetTokenAuthority, gets UNIMP
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The same through the CLI, once `envd-lite build` exists.
+// The same through the CLI.
 
-const HAS_BUILD = existsSync(join(ROOT, "lib/cli/build.ts"));
-
-/** A HOME whose current context is the test buildkitd over tcp, and a context dir holding `dockerfile`. */
+/** `envd-lite build` of `dockerfile` on the test buildkitd over tcp, in a throw-away HOME and context. */
 async function cliBuild(dockerfile: string, args: string[], env: Record<string, string> = {}) {
-  const h = tempHome();
-  const ctx = mkdtempSync(join(tmpdir(), "envd-lite-ctx-"));
-  try {
-    writeFileSync(join(ctx, "Dockerfile"), dockerfile);
-    const c = await run(
-      [
-        "context",
-        "create",
-        "--name",
-        "t",
-        "--builder",
-        "tcp",
-        "--builder-address",
-        `tcp://${peers.buildkitTcp}`,
-        "--use",
-      ],
-      { env: h.env },
-    );
-    assert.equal(c.code, 0, c.stderr);
-    return await run(["build", "--path", ctx, "--progress", "plain", ...args], {
-      env: { ...h.env, ...env },
-      timeoutMs: 120_000,
-    });
-  } finally {
-    h.cleanup();
-    rmSync(ctx, { recursive: true, force: true });
-  }
+  using w = await workspace({ "Dockerfile": dockerfile });
+  return await w.build(args, { env, timeoutMs: 120_000 });
 }
 
 Deno.test({
   name:
     "envd-lite build --secret: the value reaches RUN and is absent from the image and every output, --debug too",
-  ignore: !HAS_BUILD,
   async fn() {
     const secret = `cli-${randomBytes(12).toString("hex")}`;
     const dir = mkdtempSync(join(tmpdir(), "envd-lite-secret-"));
@@ -452,7 +424,6 @@ Deno.test({
 
 Deno.test({
   name: "envd-lite build push to the htpasswd registry: succeeds with DOCKER_CONFIG credentials, 401 without",
-  ignore: !HAS_BUILD,
   async fn() {
     const dockerfile = `FROM scratch\nADD ${files.url("hello", "hello")} /hello\n`;
     const out = `type=image,name=${AUTH.address}/envd-lite-e2e/cli-auth:${

@@ -36,8 +36,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Start buildkitd (OCI worker, empty config) and wait until `buildctl debug workers` answers. */
-export async function startPrivateBuildkitd(): Promise<PrivateBuildkitd> {
+/** Start buildkitd (OCI worker, empty config, `flags` added) and wait until `buildctl debug workers` answers. */
+export async function startPrivateBuildkitd(flags: string[] = []): Promise<PrivateBuildkitd> {
   const peers = daemons();
   const dir = mkdtempSync(join(tmpdir(), "envd-lite-bk-"));
   writeFileSync(join(dir, "buildkitd.toml"), "");
@@ -54,6 +54,7 @@ export async function startPrivateBuildkitd(): Promise<PrivateBuildkitd> {
       "--oci-worker=true",
       "--addr",
       `tcp://${address}`,
+      ...flags,
     ],
     stdout: "null",
     stderr: "null",

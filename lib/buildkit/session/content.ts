@@ -21,6 +21,8 @@ import type { Attachable } from "./types.ts";
 
 /** buildkitd's header naming the store of a call. */
 export const STORE_ID_HEADER = "buildkit-attachable-store-id";
+/** Bytes of a blob being written that may be on their way to disk while buildkitd sends more. */
+const WRITE_BEHIND = 16 * 1024 * 1024;
 /** Read replies carry at most this much data each. */
 const READ_CHUNK = 1024 * 1024;
 
@@ -174,8 +176,38 @@ class Ingest {
   expected = "";
   hash: Hash = createHash("sha256");
   readonly startedAt = Date.now();
+  /** WRITE messages received, for the debug log. */
+  messages = 0;
   updatedAt = Date.now();
+  /** Disk writes still in flight, in order; a failed one fails every later wait. */
+  #pending: Promise<unknown> = Promise.resolve();
+  #queued = 0;
+  #error?: Error;
   constructor(readonly ref: string, readonly path: string, readonly file: fsp.FileHandle) {}
+
+  /**
+   * Append `data`: hashed now, written behind the reply (buildkitd waits for each reply before sending more),
+   * with at most WRITE_BEHIND bytes in flight.
+   */
+  async append(data: Uint8Array): Promise<void> {
+    const at = this.offset;
+    this.hash.update(data);
+    this.messages++;
+    this.offset += data.length;
+    this.updatedAt = Date.now();
+    this.#queued += data.length;
+    this.#pending = this.#pending
+      .then(() => this.#error ? undefined : this.file.write(data, 0, data.length, at))
+      .catch((err: Error) => void (this.#error ??= err))
+      .finally(() => void (this.#queued -= data.length));
+    if (this.#queued > WRITE_BEHIND) await this.flush();
+  }
+
+  /** Wait until every write is on disk (throws the first failure). */
+  async flush(): Promise<void> {
+    await this.#pending;
+    if (this.#error) throw this.#error;
+  }
 
   status() {
     return {
@@ -225,16 +257,12 @@ async function write(
           throw fail(grpc.status.OUT_OF_RANGE, `write @${at} must occur at current offset ${w.offset}`);
         }
         if (at === 0 && w.offset > 0) {
+          await w.flush();
           await w.file.truncate(0);
           w.offset = 0;
           w.hash = createHash("sha256");
         }
-        if (req.data.length) {
-          await w.file.write(req.data, 0, req.data.length, w.offset);
-          w.hash.update(req.data);
-          w.offset += req.data.length;
-          w.updatedAt = Date.now();
-        }
+        if (req.data.length) await w.append(req.data);
       }
       let digest = "";
       if (req.action === WriteAction.COMMIT) digest = await commit(dir, w, log);
@@ -251,6 +279,7 @@ async function write(
   } finally {
     if (w) {
       writing.delete(key);
+      await w.flush().catch(() => {});
       await w.file.close().catch(() => {});
       await fsp.rm(join(w.path, ".."), { recursive: true, force: true });
     }
@@ -261,6 +290,7 @@ async function commit(dir: string, w: Ingest, log: (m: string) => void): Promise
   if (w.total > 0 && w.total !== w.offset) {
     throw fail(grpc.status.FAILED_PRECONDITION, `unexpected commit size ${w.offset}, expected ${w.total}`);
   }
+  await w.flush();
   const digest = `sha256:${w.hash.copy().digest("hex")}`;
   if (w.expected && w.expected !== digest) {
     throw fail(grpc.status.FAILED_PRECONDITION, `unexpected commit digest ${digest}, expected ${w.expected}`);
@@ -273,6 +303,8 @@ async function commit(dir: string, w: Ingest, log: (m: string) => void): Promise
   }
   await fsp.mkdir(join(target, ".."), { recursive: true });
   await fsp.rename(w.path, target);
-  log(`content: stored ${digest} (${w.offset} bytes)`);
+  log(
+    `content: stored ${digest} (${w.offset} bytes in ${w.messages} messages, ${Date.now() - w.startedAt} ms)`,
+  );
   return digest;
 }
