@@ -6,6 +6,7 @@ import { UserError } from "../errors.ts";
 import type { FlagSpec, Invocation } from "./command.ts";
 import { str } from "./command.ts";
 import { type OpenBuilder, openContextBuilder } from "./_builder.ts";
+import { builderUrl } from "./_contexts.ts";
 import { platformText } from "./builder_info.ts";
 
 /** `--node NAME`: one node of a multi-node context. */
@@ -43,7 +44,7 @@ export async function openNodes(
   inv: Invocation,
   ctx: Context,
   nodes: NodeConfig[],
-  opts: { existing?: boolean; recreate?: boolean } = {},
+  opts: { existing?: boolean; recreate?: boolean; image?: string } = {},
 ): Promise<NodeState[]> {
   return await Promise.all(nodes.map(async (node) => {
     try {
@@ -54,6 +55,41 @@ export async function openNodes(
       return { node, error: (err as Error).message };
     }
   }));
+}
+
+/**
+ * `du` and `prune` over a multi-node context: `each` runs on every picked node that answers, its text under a
+ * `Node:` header (json: one object per node). A node that is down is one warning; all of them down is an error.
+ */
+export async function onEveryNode<T>(
+  inv: Invocation,
+  ctx: Context,
+  each: (b: OpenBuilder) => Promise<{ text: string; json: T }>,
+): Promise<void> {
+  const states = await openNodes(inv, ctx, pickNodes(inv, ctx), { existing: true });
+  const json: { node: string; result: T }[] = [];
+  let text = "";
+  for (const st of states) {
+    if (!st.builder) {
+      inv.log.warn(`node ${st.node.name} skipped: ${st.error}`);
+      continue;
+    }
+    try {
+      const r = await each(st.builder);
+      json.push({ node: st.node.name, result: r.json });
+      text += `${text ? "\n" : ""}Node: ${st.node.name} (${
+        builderUrl(st.node.builder, st.node.builderAddress)
+      })\n${r.text}`;
+    } finally {
+      await st.builder.close();
+    }
+  }
+  if (json.length === 0) {
+    throw new UserError(
+      `context ${ctx.name}: no node answers (${states.map((s) => s.node.name).join(", ")})`,
+    );
+  }
+  inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(json, null, 2) + "\n" : text);
 }
 
 /** The opener a fleet build uses: the node's driver, connect, and the platforms its workers report. */
