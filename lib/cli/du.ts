@@ -89,7 +89,9 @@ export const du: CommandSpec = {
   ],
   async run(inv) {
     const { context } = currentContext(inv);
-    if (context.nodes?.length || str(inv, "node") !== undefined) return await onEveryNode(inv, context, (b) => usage(inv, b));
+    if (context.nodes?.length || str(inv, "node") !== undefined) {
+      return await onEveryNode(inv, context, (b) => usage(inv, b));
+    }
     const b = await openBuilder(inv, { existing: true });
     if (!b) return;
     try {
