@@ -7,7 +7,8 @@ import type { FlagSpec, Invocation } from "./command.ts";
 import { str } from "./command.ts";
 import { type OpenBuilder, openContextBuilder } from "./_builder.ts";
 import { builderUrl } from "./_contexts.ts";
-import { platformText } from "./builder_info.ts";
+// records.ts has type-only imports: it loads no gRPC or protobuf code.
+import { formatPlatform } from "../buildkit/records.ts";
 
 /** `--node NAME`: one node of a multi-node context. */
 export const NODE_FLAG: FlagSpec = {
@@ -100,7 +101,7 @@ export function fleetOpener(inv: Invocation, ctx: Context): OpenFleetNode {
     return {
       endpoint: await b.driver.endpoint(),
       runner: ctx.runner,
-      platforms: b.workers.flatMap((w) => w.platforms.map(platformText)),
+      platforms: b.workers.flatMap((w) => w.platforms.map(formatPlatform)),
       close: () => b.close(),
     };
   };
