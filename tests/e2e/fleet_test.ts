@@ -248,6 +248,17 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
         assert.equal(readFileSync(join(out, "linux_arm64/a.txt"), "utf8"), "fleet\n");
         assert.deepEqual(histories(armA.address).map((x) => x.platform), ["linux/arm64"]);
         assert.equal(histories(amd.address).length, 3);
+        // No --platform: the directory's first node that answers builds its own platform.
+        const own = await cli(["build", "--path", dir, "--output", "type=cacheonly"]);
+        assert.equal(own.code, 0, own.stderr);
+        assert.match(own.stderr, /msg="node farm builds its own platform"/);
+        assert.deepEqual(histories(amd.address).map((x) => x.platform), [
+          "linux/amd64",
+          "linux/amd64",
+          "linux/amd64",
+          "",
+        ]);
+        assert.equal(histories(armA.address).length, 1);
       },
     );
 
