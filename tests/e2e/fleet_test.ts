@@ -31,13 +31,15 @@ function histories(address: string): HistoryRecord[] {
   ], {
     encoding: "utf8",
   });
-  return out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((h) => h.type === 1).map((
-    h,
-  ) => ({
-    ref: h.record.Ref,
-    platform: h.record.FrontendAttrs?.platform ?? "",
-    digest: h.record.Result?.ResultDeprecated?.digest ?? h.record.Result?.Results?.["0"]?.digest,
-  }));
+  // Oldest first (buildctl lists the newest first).
+  const at = (h: { record: { CreatedAt: { seconds: number; nanos?: number } } }) =>
+    h.record.CreatedAt.seconds * 1e9 + (h.record.CreatedAt.nanos ?? 0);
+  return out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((h) => h.type === 1)
+    .sort((a, b) => at(a) - at(b)).map((h) => ({
+      ref: h.record.Ref,
+      platform: h.record.FrontendAttrs?.platform ?? "",
+      digest: h.record.Result?.ResultDeprecated?.digest ?? h.record.Result?.Results?.["0"]?.digest,
+    }));
 }
 
 function deadAddress(): Promise<string> {
