@@ -48,7 +48,8 @@ function workerText(w: Worker, source?: string): string {
   return s;
 }
 
-const formatFlag = {
+/** `-f table|json`, as the builder and node commands take it. */
+export const formatFlag = {
   name: "format",
   alias: "f",
   type: "string",

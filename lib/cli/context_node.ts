@@ -4,6 +4,7 @@ import { BUILDER_TYPES } from "../driver/registry.ts";
 import { UserError, wrapError } from "../errors.ts";
 import { type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
 import { builderUrl, contextsPath, currentContext, loadContexts } from "./_contexts.ts";
+import { formatFlag } from "./builder_info.ts";
 import { renderPlainTable } from "./table.ts";
 
 const contextFlag: FlagSpec = {
@@ -94,15 +95,7 @@ const nodeRm: CommandSpec = {
 const nodeLs: CommandSpec = {
   name: "ls",
   usage: "List a context's nodes, its own builder first",
-  flags: [contextFlag, {
-    name: "format",
-    alias: "f",
-    type: "string",
-    value: "FORMAT",
-    default: "table",
-    choices: ["table", "json"],
-    help: "Output format: table or json",
-  }],
+  flags: [contextFlag, formatFlag],
   run(inv) {
     const file = loadContexts(inv);
     const name = str(inv, "context-name") ?? currentContext(inv, file).context.name;
