@@ -186,7 +186,8 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
 
     await t.step("--push: each platform on a node that has it, one index over both manifests", async () => {
       const tag = `${REG}/envd-lite-fleet/img:${Date.now()}`;
-      const r = await build("--push", "-t", tag);
+      const meta = join(h.home, "meta.json");
+      const r = await build("--push", "-t", tag, "--metadata-file", meta);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(skipped(r.stderr, "ghost"), 1, r.stderr);
       assert.match(r.stderr, /\[farm\] \[1\/1\] COPY a\.txt/);
@@ -198,6 +199,7 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
         "linux/amd64",
         "linux/arm64",
       ]);
+      assert.equal(JSON.parse(readFileSync(meta, "utf8"))["containerimage.digest"], idx.digest);
       const child = (arch: string) => list.find((m) => m.platform.architecture === arch)!.digest;
       // Each child manifest is in the registry, and its config says the platform it was built for.
       for (const arch of ["amd64", "arm64"]) {
@@ -389,6 +391,58 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
     });
   } finally {
     await Promise.all(started.map((d) => d.stop()));
+    h.cleanup();
+  }
+});
+
+Deno.test("a node's own [grpc.tls] reaches a TLS buildkitd; a wrong CA makes it down with the cause", async () => {
+  const h = tempHome();
+  try {
+    const tls = peers.buildkitTls;
+    const env = { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "3s" };
+    const cli = (args: string[]) => run(args, { env, timeoutMs: 60_000 });
+    const c = await cli([
+      "context",
+      "create",
+      "--name",
+      "t",
+      "--builder",
+      "tcp",
+      "--builder-address",
+      peers.buildkitTcp,
+      "--use",
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    const tlsFlags = (
+      ca: string,
+    ) => ["--tls-ca", ca, "--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-servername", tls.servername];
+    for (const [name, ca] of [["secure", tls.ca], ["wrong-ca", tls.wrongCa]]) {
+      const r = await cli([
+        "context",
+        "node",
+        "add",
+        "--name",
+        name,
+        "--builder",
+        "tcp",
+        "--builder-address",
+        tls.address,
+        ...tlsFlags(ca),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const info = await cli(["builder", "info", "-f", "json"]);
+    assert.equal(info.code, 0, info.stderr);
+    const nodes = JSON.parse(info.stdout).nodes as { name: string; status: string; error?: string }[];
+    assert.deepEqual(nodes.map((n) => [n.name, n.status]), [["t", "up"], ["secure", "up"], [
+      "wrong-ca",
+      "down",
+    ]]);
+    assert.match(nodes[2].error!, /certificate|self.signed|verify/i);
+    const du = await cli(["du", "--node", "secure"]);
+    assert.equal(du.code, 0, du.stderr);
+    assert.match(du.stdout, new RegExp(`^Node: secure \\(tcp://${tls.address}\\)\n`));
+  } finally {
     h.cleanup();
   }
 });
