@@ -3,15 +3,15 @@
  * parses flags and prints; lib/build/ plans and runs the build (loaded when the command runs).
  */
 import type { BuildOptions, BuildPlan } from "../build/plan.ts";
-import type { FleetHooks } from "../build/fleet.ts";
 import type { BuildResult } from "../build/run.ts";
-import type { Context } from "../config/types.ts";
 import { InterruptedError, oneLine, UserError } from "../errors.ts";
 import type { Progress } from "../progress/mod.ts";
 import { PROGRESS_MODES, type ProgressMode } from "../progress/modes.ts";
 import { bool, type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
 import { currentContext } from "./_contexts.ts";
+import type { FleetHooks } from "../build/fleet.ts";
+import type { Context } from "../config/types.ts";
 
 const many = (name: string, value: string, help: string, alias?: string): FlagSpec => ({
   name,

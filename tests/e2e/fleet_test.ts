@@ -69,9 +69,9 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
   const h = tempHome();
   try {
     const [amd, armA, armB] = await Promise.all([
-      startPrivateBuildkitd({ platforms: ["linux/amd64"] }),
-      startPrivateBuildkitd({ platforms: ["linux/arm64"] }),
-      startPrivateBuildkitd({ platforms: ["linux/arm64"] }),
+      startPrivateBuildkitd(["--oci-worker-platform", "linux/amd64"]),
+      startPrivateBuildkitd(["--oci-worker-platform", "linux/arm64"]),
+      startPrivateBuildkitd(["--oci-worker-platform", "linux/arm64"]),
     ]);
     started.push(amd, armA, armB);
     const ghost = await deadAddress();

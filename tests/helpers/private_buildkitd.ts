@@ -36,11 +36,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/**
- * Start buildkitd (OCI worker, empty config) and wait until `buildctl debug workers` answers. `platforms` become
- * `--oci-worker-platform` flags: the worker then reports only those (FROM scratch builds need no emulation).
- */
-export async function startPrivateBuildkitd(opts: { platforms?: string[] } = {}): Promise<PrivateBuildkitd> {
+/** Start buildkitd (OCI worker, empty config, `flags` added) and wait until `buildctl debug workers` answers. */
+export async function startPrivateBuildkitd(flags: string[] = []): Promise<PrivateBuildkitd> {
   const peers = daemons();
   const dir = mkdtempSync(join(tmpdir(), "envd-lite-bk-"));
   writeFileSync(join(dir, "buildkitd.toml"), "");
@@ -55,9 +52,9 @@ export async function startPrivateBuildkitd(opts: { platforms?: string[] } = {})
       join(dir, "otel.sock"),
       "--containerd-worker=false",
       "--oci-worker=true",
-      ...(opts.platforms ?? []).flatMap((p) => ["--oci-worker-platform", p]),
       "--addr",
       `tcp://${address}`,
+      ...flags,
     ],
     stdout: "null",
     stderr: "null",
