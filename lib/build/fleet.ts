@@ -260,7 +260,9 @@ export async function runFleetBuild(
   hooks: FleetHooks,
 ): Promise<FleetResult> {
   if (plan.iidfile) rmSync(plan.iidfile, { force: true });
-  const requested = (plan.frontendAttrs.platform ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const requested = [
+    ...new Set((plan.frontendAttrs.platform ?? "").split(",").map((p) => p.trim()).filter(Boolean)),
+  ];
   let routed;
   try {
     routed = await routePlatforms(stickyKey(plan), requested, nodes, open, hooks);
