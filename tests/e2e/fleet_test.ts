@@ -61,6 +61,26 @@ function dirWhere(home: string, prefix: string, want: (order: string[]) => boole
   throw new Error("no directory with the wanted order");
 }
 
+type Cli = (args: string[]) => ReturnType<typeof run>;
+
+/** `context create` of a current tcp context, then its nodes with `context node add` (flags after the address). */
+async function tcpContext(cli: Cli, name: string, address: string): Promise<void> {
+  const c = await cli([
+    "context",
+    "create",
+    "--name",
+    name,
+    "--builder",
+    "tcp",
+    "--builder-address",
+    address,
+    "--use",
+  ]);
+  assert.equal(c.code, 0, c.stderr);
+}
+const addTcpNode = (cli: Cli, name: string, address: string, ...more: string[]) =>
+  cli(["context", "node", "add", "--name", name, "--builder", "tcp", "--builder-address", address, ...more]);
+
 const before = (order: string[], ...names: string[]) =>
   names.every((n, i) => i === 0 || order.indexOf(names[i - 1]) < order.indexOf(n));
 
@@ -79,32 +99,10 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
     const cli = (args: string[]) => run(args, { env, timeoutMs: 180_000 });
 
     await t.step("context node add|ls|rm: nodes in the file, envd's `context ls` unchanged", async () => {
-      const c = await cli([
-        "context",
-        "create",
-        "--name",
-        "farm",
-        "--builder",
-        "tcp",
-        "--builder-address",
-        amd.address,
-        "--use",
-      ]);
-      assert.equal(c.code, 0, c.stderr);
+      await tcpContext(cli, "farm", amd.address);
       const lsBefore = await cli(["context", "ls", "-f", "json"]);
       const add = (name: string, address: string, ...more: string[]) =>
-        cli([
-          "context",
-          "node",
-          "add",
-          "--name",
-          name,
-          "--builder",
-          "tcp",
-          "--builder-address",
-          address,
-          ...more,
-        ]);
+        addTcpNode(cli, name, address, ...more);
       for (
         const r of [
           await add("arm-a", armA.address),
@@ -269,15 +267,9 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
     await t.step(
       "no node for a platform answers: one error naming the platform and every node tried",
       async () => {
-        const r = await cli([
-          "build",
-          "--path",
-          dir,
-          "--platform",
-          "linux/riscv64",
-          "--output",
-          "type=cacheonly",
-        ]);
+        const cacheOnly = (platform: string) =>
+          cli(["build", "--path", dir, "--platform", platform, "--output", "type=cacheonly"]);
+        const r = await cacheOnly("linux/riscv64");
         assert.equal(r.code, 1);
         assert.match(
           errorOf(r.stderr)!,
@@ -285,15 +277,7 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
             `^no node for linux/riscv64 answers: tried ghost \\(timeout 2s: .*${ghost}.*\\), arm-b \\(timeout 2s: .*${armB.address}.*\\)$`,
           ),
         );
-        const none = await cli([
-          "build",
-          "--path",
-          dir,
-          "--platform",
-          "linux/s390x",
-          "--output",
-          "type=cacheonly",
-        ]);
+        const none = await cacheOnly("linux/s390x");
         assert.equal(none.code, 1);
         assert.match(
           errorOf(none.stderr)!,
@@ -401,34 +385,12 @@ Deno.test("a node's own [grpc.tls] reaches a TLS buildkitd; a wrong CA makes it 
     const tls = peers.buildkitTls;
     const env = { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "3s" };
     const cli = (args: string[]) => run(args, { env, timeoutMs: 60_000 });
-    const c = await cli([
-      "context",
-      "create",
-      "--name",
-      "t",
-      "--builder",
-      "tcp",
-      "--builder-address",
-      peers.buildkitTcp,
-      "--use",
-    ]);
-    assert.equal(c.code, 0, c.stderr);
+    await tcpContext(cli, "t", peers.buildkitTcp);
     const tlsFlags = (
       ca: string,
     ) => ["--tls-ca", ca, "--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-servername", tls.servername];
     for (const [name, ca] of [["secure", tls.ca], ["wrong-ca", tls.wrongCa]]) {
-      const r = await cli([
-        "context",
-        "node",
-        "add",
-        "--name",
-        name,
-        "--builder",
-        "tcp",
-        "--builder-address",
-        tls.address,
-        ...tlsFlags(ca),
-      ]);
+      const r = await addTcpNode(cli, name, tls.address, ...tlsFlags(ca));
       assert.equal(r.code, 0, r.stderr);
     }
     const info = await cli(["builder", "info", "-f", "json"]);
