@@ -12,7 +12,8 @@ function toSchema(spec: KeySpec): Record<string, unknown> {
   const d = { description: spec.doc };
   switch (spec.kind) {
     case "string":
-      return spec.enum ? { ...d, type: "string", enum: spec.enum } : { ...d, type: "string" };
+      if (spec.enum) return { ...d, type: "string", enum: spec.enum };
+      return { ...d, type: "string", ...(spec.pattern ? { pattern: spec.pattern } : {}) };
     case "bool":
       return { ...d, type: "boolean" };
     case "int":
@@ -22,7 +23,11 @@ function toSchema(spec: KeySpec): Record<string, unknown> {
     case "duration":
       return { ...d, anyOf: [{ type: "string", pattern: DURATION }, { type: "integer", minimum: 0 }] };
     case "strings":
-      return { ...d, type: "array", items: { type: "string" } };
+      return {
+        ...d,
+        type: "array",
+        items: { type: "string", ...(spec.pattern ? { pattern: spec.pattern } : {}) },
+      };
     case "any":
       return { ...d, type: "object" };
     case "table":

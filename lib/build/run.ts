@@ -45,9 +45,9 @@ export interface BuildResult {
   subrequest?: Record<string, string>;
 }
 
-/** A failed Solve: the cause, and the plan for naming the Dockerfile. */
+/** A failed Solve: the cause, and (in a multi-node build) the node it failed on. */
 export class SolveFailure extends Error {
-  constructor(override readonly cause: unknown) {
+  constructor(override readonly cause: unknown, readonly node?: string) {
     super((cause as Error)?.message ?? String(cause));
     this.name = "SolveFailure";
   }

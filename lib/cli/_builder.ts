@@ -60,7 +60,15 @@ export async function openBuilder(
   inv: Invocation,
   opts: { recreate?: boolean; image?: string; existing?: boolean } = {},
 ): Promise<OpenBuilder | undefined> {
-  const { context } = currentContext(inv);
+  return await openContextBuilder(inv, currentContext(inv).context, opts);
+}
+
+/** {@link openBuilder} for a given context, e.g. one node's (see nodeContext). */
+export async function openContextBuilder(
+  inv: Invocation,
+  context: Context,
+  opts: { recreate?: boolean; image?: string; existing?: boolean } = {},
+): Promise<OpenBuilder | undefined> {
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
   if (driver.bootstrap) {

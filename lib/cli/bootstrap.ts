@@ -1,8 +1,12 @@
 /** `bootstrap`: make the current context's builder ready and say what answers. */
-import { type CommandSpec, str } from "./command.ts";
+import { type CommandSpec, type Invocation, str } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
-import { builderUrl } from "./_contexts.ts";
-import { platformText } from "./builder_info.ts";
+import { builderUrl, currentContext } from "./_contexts.ts";
+import { nodeReport, platformText, versionText } from "./builder_info.ts";
+import { openNodes } from "./_nodes.ts";
+import { contextNodes } from "../config/nodes.ts";
+import type { Context } from "../config/types.ts";
+import { UserError } from "../errors.ts";
 
 export const bootstrap: CommandSpec = {
   name: "bootstrap",
@@ -22,6 +26,8 @@ export const bootstrap: CommandSpec = {
   ],
   async run(inv) {
     const started = Date.now();
+    const { context } = currentContext(inv);
+    if (context.nodes?.length) return await bootstrapNodes(inv, context, started);
     const b = await openBuilder(inv, {
       recreate: inv.flags.recreate === true,
       image: str(inv, "buildkitd-image"),
@@ -43,3 +49,28 @@ export const bootstrap: CommandSpec = {
     }
   },
 };
+
+// Every node made ready in parallel; one line each, up or down with the cause; fails when any is down.
+async function bootstrapNodes(inv: Invocation, ctx: Context, started: number): Promise<void> {
+  const states = await openNodes(inv, ctx, contextNodes(ctx), {
+    recreate: inv.flags.recreate === true,
+    image: str(inv, "buildkitd-image"),
+  });
+  const reports = await Promise.all(states.map((st) => nodeReport(inv, ctx, st)));
+  for (const r of reports) {
+    inv.out.stdout(
+      r.status === "up"
+        ? `Node ${r.name}: up, BuildKit ${versionText(r.buildkit!)}, platforms ${r.platforms.join(", ")}\n`
+        : `Node ${r.name}: down: ${r.error}\n`,
+    );
+  }
+  const down = reports.filter((r) => r.status !== "up").map((r) => r.name);
+  const up = reports.length - down.length;
+  inv.log.info(`${up} of ${reports.length} nodes of context ${ctx.name} are running`, {
+    cmd: "bootstrap",
+    ms: Date.now() - started,
+  });
+  if (down.length) {
+    throw new UserError(`context ${ctx.name}: node${down.length > 1 ? "s" : ""} ${down.join(", ")} down`);
+  }
+}

@@ -9,6 +9,9 @@ import type { Progress } from "../progress/mod.ts";
 import { PROGRESS_MODES, type ProgressMode } from "../progress/modes.ts";
 import { bool, type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
 import { openBuilder } from "./_builder.ts";
+import { currentContext } from "./_contexts.ts";
+import type { FleetHooks } from "../build/fleet.ts";
+import type { Context } from "../config/types.ts";
 
 const many = (name: string, value: string, help: string, alias?: string): FlagSpec => ({
   name,
@@ -131,29 +134,59 @@ async function runBuild(inv: Invocation): Promise<number> {
   const quiet = bool(inv, "quiet");
   const progress = await progressFor(inv, quiet ? "quiet" : str(inv, "progress") as ProgressMode, startedAt);
   let result: BuildResult;
+  const hooks = {
+    signal: inv.signal,
+    env: inv.env,
+    info: (m: string, f?: Record<string, string | number | boolean | undefined>) => inv.log.info(m, f),
+    warn: (m: string) => inv.log.warn(m),
+    debug: (m: string, f?: Record<string, string | number | boolean | undefined>) => inv.log.debug(m, f),
+    onStatus: (s: Parameters<Progress["update"]>[0]) => progress.update(s),
+  };
+  const { context } = currentContext(inv);
   try {
-    result = await runBuild(plan, async () => {
-      const b = await openBuilder(inv);
-      return { endpoint: await b.driver.endpoint(), runner: b.context.runner, close: () => b.close() };
-    }, {
-      signal: inv.signal,
-      env: inv.env,
-      info: (m, f) => inv.log.info(m, f),
-      warn: (m) => inv.log.warn(m),
-      debug: (m, f) => inv.log.debug(m, f),
-      onStatus: (s) => progress.update(s),
-    });
+    // A context with [[node]] tables builds over its nodes; without, exactly as a single builder.
+    result = context.nodes?.length ? await runOnNodes(inv, context, plan, hooks) : await runBuild(
+      plan,
+      async () => {
+        const b = await openBuilder(inv);
+        return { endpoint: await b.driver.endpoint(), runner: b.context.runner, close: () => b.close() };
+      },
+      hooks,
+    );
   } catch (err) {
     if (!(err instanceof SolveFailure)) throw err;
     await progress.done(inv.signal.aborted ? new InterruptedError() : err.cause);
     if (inv.signal.aborted) throw new InterruptedError();
-    throw await failure(inv, plan, progress.mode, err.cause);
+    throw await failure(inv, plan, progress.mode, err.cause, err.node);
   }
   await progress.done();
   if (plan.subrequest) return await printCheck(inv, plan, result);
   report(inv, result);
   if (quiet) inv.out.stdout(`${result.imageId}\n`);
   return 0;
+}
+
+// The fleet: routing, sticky order and failover over the context's nodes; the merged index pushed over HTTP.
+async function runOnNodes(
+  inv: Invocation,
+  context: Context,
+  plan: BuildPlan,
+  hooks: FleetHooks,
+): Promise<BuildResult> {
+  const [{ runFleetBuild }, { registryClient }, { fleetOpener }, { contextNodes }] = await Promise.all([
+    import("../build/fleet.ts"),
+    import("../build/fleet_registry.ts"),
+    import("./_nodes.ts"),
+    import("../config/nodes.ts"),
+  ]);
+  const httpHosts = Object.entries(context.registry ?? {}).filter(([, r]) => r.http || r.insecure).map((
+    [h],
+  ) => h);
+  const registry = registryClient(inv.env, httpHosts);
+  return await runFleetBuild(plan, contextNodes(context), fleetOpener(inv, context), {
+    ...hooks,
+    ...registry,
+  });
 }
 
 /** The flag values as lib/build takes them; `-f -` reads the Dockerfile from stdin here. */
@@ -223,7 +256,13 @@ async function progressFor(inv: Invocation, mode: ProgressMode, startedAt: numbe
 }
 
 // The one-line error, naming the Dockerfile line when buildkitd says which (and showing it, as buildx does).
-async function failure(inv: Invocation, plan: BuildPlan, mode: string, err: unknown): Promise<UserError> {
+async function failure(
+  inv: Invocation,
+  plan: BuildPlan,
+  mode: string,
+  err: unknown,
+  node?: string,
+): Promise<UserError> {
   const [{ errorSource }, { formatSource }] = await Promise.all([
     import("../buildkit/error_source.ts"),
     import("../progress/mod.ts"),
@@ -235,7 +274,8 @@ async function failure(inv: Invocation, plan: BuildPlan, mode: string, err: unkn
     if (mode !== "rawjson") inv.out.stderr(formatSource({ ...src.info, filename: name }, src.ranges));
     where = `${name}:${src.line}: `;
   }
-  return new UserError(`build failed: ${where}${oneLine((err as Error).message)}`, { cause: err });
+  const on = node ? ` on node ${node}` : "";
+  return new UserError(`build failed${on}: ${where}${oneLine((err as Error).message)}`, { cause: err });
 }
 
 // buildx's `--call check` report on stdout; exit 1 when there are warnings (the frontend's status code). A

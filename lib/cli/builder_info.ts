@@ -2,10 +2,11 @@
 import type { GcPolicy, Platform, Worker } from "../buildkit/client.ts";
 import { gcUnset, workerGc } from "../config/gc_rules.ts";
 import type { Context } from "../config/types.ts";
-import { type CommandSpec, str } from "./command.ts";
+import { type CommandSpec, type Invocation, str } from "./command.ts";
 import { reportedWorker } from "./prune.ts";
 import { openBuilder } from "./_builder.ts";
-import { builderUrl } from "./_contexts.ts";
+import { builderUrl, currentContext } from "./_contexts.ts";
+import { NODE_FLAG, type NodeState, openNodes, pickNodes } from "./_nodes.ts";
 import { renderPlainTable } from "./table.ts";
 import { goDuration, humanSize } from "./units.ts";
 
@@ -47,7 +48,8 @@ function workerText(w: Worker, source?: string): string {
   return s;
 }
 
-const formatFlag = {
+/** `-f table|json`, as the builder and node commands take it. */
+export const formatFlag = {
   name: "format",
   alias: "f",
   type: "string",
@@ -60,8 +62,10 @@ const formatFlag = {
 export const builderInfo: CommandSpec = {
   name: "info",
   usage: "Show what the current context's buildkitd reports: version, workers, platforms, labels, GC policy",
-  flags: [formatFlag],
+  flags: [formatFlag, NODE_FLAG],
   async run(inv) {
+    const { context } = currentContext(inv);
+    if (context.nodes?.length || str(inv, "node") !== undefined) return await nodesInfo(inv, context);
     const b = await openBuilder(inv);
     try {
       const info = await b.client.info({ signal: inv.signal });
@@ -84,6 +88,63 @@ export const builderInfo: CommandSpec = {
     }
   },
 };
+
+/** What one node reports, for `builder info` and `bootstrap` on a multi-node context. */
+export async function nodeReport(inv: Invocation, ctx: Context, st: NodeState) {
+  const address = builderUrl(st.node.builder, st.node.builderAddress);
+  if (!st.builder) {
+    return { name: st.node.name, address, status: "down", error: st.error ?? "", platforms: [] };
+  }
+  const b = st.builder;
+  try {
+    const info = await b.client.info({ signal: inv.signal });
+    const managed = b.driver.bootstrap !== undefined;
+    return {
+      name: st.node.name,
+      address,
+      status: "up",
+      buildkit: info,
+      // Declared in the file, else what the workers report (the platforms builds are routed by).
+      platforms: st.node.platforms ?? b.workers.flatMap((w) => w.platforms.map(platformText)),
+      declared: st.node.platforms !== undefined,
+      workers: b.workers.map((w) => ({ ...w, gcSource: gcSource(ctx, managed, w) })),
+    };
+  } catch (err) {
+    return { name: st.node.name, address, status: "down", error: (err as Error).message, platforms: [] };
+  } finally {
+    await b.close();
+  }
+}
+
+/** `version (package revision)` of a node that answered. */
+export function versionText(info: { version: string; package: string; revision: string }): string {
+  return `${info.version || "(not reported)"}${
+    info.package ? ` (${info.package}${info.revision ? ` ${info.revision}` : ""})` : ""
+  }`;
+}
+
+async function nodesInfo(inv: Invocation, ctx: Context): Promise<void> {
+  const reports = await Promise.all(
+    (await openNodes(inv, ctx, pickNodes(inv, ctx))).map((st) => nodeReport(inv, ctx, st)),
+  );
+  if (str(inv, "format") === "json") {
+    inv.out.stdout(JSON.stringify({ context: ctx.name, nodes: reports }, null, 2) + "\n");
+    return;
+  }
+  const up = reports.filter((r) => r.status === "up").length;
+  let s = `Context:   ${ctx.name}\nNodes:     ${reports.length} (${up} up)\n`;
+  for (const r of reports) {
+    s += `\nNode:      ${r.name} (${r.address})\n`;
+    if (r.status !== "up") {
+      s += `Status:    down: ${r.error}\n`;
+      continue;
+    }
+    s += `Status:    up\nBuildKit:  ${versionText(r.buildkit!)}\n`;
+    s += `Platforms: ${r.platforms.join(", ")}${r.declared ? " (declared)" : ""}\n`;
+    s += `Workers:   ${r.workers!.length}\n` + r.workers!.map((w) => workerText(w, w.gcSource)).join("\n");
+  }
+  inv.out.stdout(s);
+}
 
 export const builderWorkers: CommandSpec = {
   name: "workers",

@@ -2,8 +2,10 @@
 import type { UsageRecord } from "../buildkit/client.ts";
 // records.ts has type-only imports: it loads no gRPC or protobuf code.
 import { PreciseDate } from "../buildkit/records.ts";
-import { type CommandSpec, str, strs } from "./command.ts";
-import { openBuilder } from "./_builder.ts";
+import { type CommandSpec, type Invocation, str, strs } from "./command.ts";
+import { type OpenBuilder, openBuilder } from "./_builder.ts";
+import { currentContext } from "./_contexts.ts";
+import { NODE_FLAG, onEveryNode } from "./_nodes.ts";
 import { tabwrite } from "./tabwriter.ts";
 import { buildctlSize } from "./units.ts";
 
@@ -83,22 +85,30 @@ export const du: CommandSpec = {
       choices: ["table", "json"],
       help: "Output format: table or json",
     },
+    NODE_FLAG,
   ],
   async run(inv) {
+    const { context } = currentContext(inv);
+    if (context.nodes?.length || str(inv, "node") !== undefined) {
+      return await onEveryNode(inv, context, (b) => usage(inv, b));
+    }
     const b = await openBuilder(inv, { existing: true });
     if (!b) return;
     try {
-      const records = await b.client.diskUsage({ filters: strs(inv, "filter"), signal: inv.signal });
-      // buildctl's client sorts by size, then id (byte order).
-      records.sort((a, b) => a.size - b.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(records, null, 2) + "\n");
-      else {
-        inv.out.stdout(inv.flags.verbose === true ? usageVerbose(records) : usageTable(records));
-        // buildctl prints no totals for a filtered listing.
-        if (strs(inv, "filter").length === 0) inv.out.stdout(usageSummary(records));
-      }
+      const r = await usage(inv, b);
+      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
     } finally {
       await b.close();
     }
   },
 };
+
+// One daemon's records, as buildctl prints them (sorted by size, then id in byte order, as its client does).
+async function usage(inv: Invocation, b: OpenBuilder): Promise<{ text: string; json: UsageRecord[] }> {
+  const records = await b.client.diskUsage({ filters: strs(inv, "filter"), signal: inv.signal });
+  records.sort((a, b) => a.size - b.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let text = inv.flags.verbose === true ? usageVerbose(records) : usageTable(records);
+  // buildctl prints no totals for a filtered listing.
+  if (strs(inv, "filter").length === 0) text += usageSummary(records);
+  return { text, json: records };
+}

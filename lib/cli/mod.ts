@@ -14,6 +14,7 @@ import { contextBuildkitdToml } from "./context_buildkitd_toml.ts";
 import { contextCreate } from "./context_create.ts";
 import { contextInspect, contextShow } from "./context_inspect.ts";
 import { contextLs } from "./context_ls.ts";
+import { contextNode } from "./context_node.ts";
 import { contextExport, contextImport } from "./context_transfer.ts";
 import { contextUpdate } from "./context_update.ts";
 import { contextRm, contextUse } from "./context_use.ts";
@@ -55,6 +56,7 @@ export const ROOT: CommandSpec = {
         contextExport,
         contextImport,
         contextBuildkitdToml,
+        contextNode,
       ],
     },
     ...EXTRA_COMMANDS,

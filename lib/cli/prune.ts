@@ -7,8 +7,10 @@ import { type PruneRule, pruneRulesFor } from "../config/gc_rules.ts";
 import { parseGoDuration, parseSize } from "../config/values.ts";
 import { WORKER_NAMES, type WorkerName } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
-import { bool, type CommandSpec, str, strs } from "./command.ts";
-import { openBuilder } from "./_builder.ts";
+import { bool, type CommandSpec, type Invocation, str, strs } from "./command.ts";
+import { type OpenBuilder, openBuilder } from "./_builder.ts";
+import { currentContext } from "./_contexts.ts";
+import { NODE_FLAG, onEveryNode } from "./_nodes.ts";
 import { pruneListing } from "./du.ts";
 
 // envd and buildctl take --keep-storage in MB; a unit (`20GB`) or a percent is also accepted.
@@ -72,6 +74,7 @@ export const prune: CommandSpec = {
       choices: ["table", "json"],
       help: "Output format: table, or json (the deleted records)",
     },
+    NODE_FLAG,
   ],
   async run(inv) {
     const given: PruneRule = {
@@ -84,32 +87,46 @@ export const prune: CommandSpec = {
     };
     const anyFlag = given.all || given.filters.length > 0 || given.keepDurationMs > 0 ||
       given.reservedSpace > 0;
+    const { context } = currentContext(inv);
+    if (context.nodes?.length || str(inv, "node") !== undefined) {
+      return await onEveryNode(inv, context, (b) => pruneOn(inv, b, given, anyFlag));
+    }
     const b = await openBuilder(inv, { existing: true });
     if (!b) return;
     try {
-      let rules = [given];
-      if (!anyFlag) {
-        const worker = reportedWorker(b.workers[0]?.labels ?? {});
-        const fromFile = worker ? pruneRulesFor(b.context, worker, (m) => inv.log.warn(m)) : [];
-        if (fromFile.length) {
-          rules = fromFile;
-          inv.log.info(
-            `applying ${fromFile.length} GC rule${
-              fromFile.length > 1 ? "s" : ""
-            } of context ${b.context.name}'s [worker.${worker}]`,
-            { cmd: "prune" },
-          );
-        }
-      }
-      const deleted: UsageRecord[] = [];
-      for (const r of rules) {
-        const opts: PruneOptions = { ...r, signal: inv.signal };
-        deleted.push(...await b.client.prune(opts));
-      }
-      if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(deleted, null, 2) + "\n");
-      else inv.out.stdout(pruneListing(deleted, bool(inv, "verbose")));
+      const r = await pruneOn(inv, b, given, anyFlag);
+      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
     } finally {
       await b.close();
     }
   },
 };
+
+// One daemon pruned: by the flags, else by the GC rules of its context's [worker.W] for the worker it reports.
+async function pruneOn(
+  inv: Invocation,
+  b: OpenBuilder,
+  given: PruneRule,
+  anyFlag: boolean,
+): Promise<{ text: string; json: UsageRecord[] }> {
+  let rules = [given];
+  if (!anyFlag) {
+    const worker = reportedWorker(b.workers[0]?.labels ?? {});
+    const fromFile = worker ? pruneRulesFor(b.context, worker, (m) => inv.log.warn(m)) : [];
+    if (fromFile.length) {
+      rules = fromFile;
+      inv.log.info(
+        `applying ${fromFile.length} GC rule${
+          fromFile.length > 1 ? "s" : ""
+        } of context ${b.context.name}'s [worker.${worker}]`,
+        { cmd: "prune" },
+      );
+    }
+  }
+  const deleted: UsageRecord[] = [];
+  for (const r of rules) {
+    const opts: PruneOptions = { ...r, signal: inv.signal };
+    deleted.push(...await b.client.prune(opts));
+  }
+  return { text: pruneListing(deleted, bool(inv, "verbose")), json: deleted };
+}

@@ -1,12 +1,12 @@
 /** The context operations (create, use, rm, update, import) as a library: each is one surgical, verified change. */
 import { UserError } from "../errors.ts";
 import { BUILDER_TYPES } from "../driver/registry.ts";
-import { renderContext } from "./render.ts";
-import { NAME_PATTERN } from "./schema.ts";
+import { nodeTable, renderContext, renderTables } from "./render.ts";
+import { NAME_PATTERN, NODE_SPEC, PLATFORM_PATTERN } from "./schema.ts";
 import { changeContextsFile, type LoadedFile } from "./store.ts";
-import { appendBlock, removeTree, setValue } from "./toml_edit.ts";
+import { appendBlock, insertAfterBlock, removeTree, setValue, subTableIndent } from "./toml_edit.ts";
 import { scanToml } from "./toml_scan.ts";
-import { type Context, type ContextsFile, RUNNER_TYPES } from "./types.ts";
+import { type Context, type ContextsFile, type NodeConfig, RUNNER_TYPES } from "./types.ts";
 
 /** Rejects names that cannot be a context (they also become TOML keys and file names). */
 export function checkName(name: string): void {
@@ -169,5 +169,56 @@ export async function importContexts(path: string, contexts: Context[]): Promise
       expected.contexts.push(c);
     }
     return { text, expected };
+  });
+}
+
+/** Adds a `[[context.N.node]]` table at the end of context `name`'s block. */
+export async function addNode(path: string, name: string, node: NodeConfig): Promise<ContextsFile> {
+  if (!new RegExp(NAME_PATTERN).test(node.name)) {
+    throw new UserError(`invalid node name ${JSON.stringify(node.name)}: names must match ${NAME_PATTERN}`);
+  }
+  if (!BUILDER_TYPES.includes(node.builder)) {
+    throw new UserError(`unknown builder type "${node.builder}" (one of ${BUILDER_TYPES.join(", ")})`);
+  }
+  for (const p of node.platforms ?? []) {
+    if (!new RegExp(PLATFORM_PATTERN).test(p)) {
+      throw new UserError(`invalid platform "${p}" (use os/arch[/variant], e.g. linux/arm64)`);
+    }
+  }
+  const n: NodeConfig = { ...node, builderAddress: normalizeAddress(node.builder, node.builderAddress) };
+  return await changeContextsFile(path, (file) => {
+    if (!find(file.model, name)) throw new UserError(`cannot find context "${name}"`);
+    const expected = cloneModel(file.model);
+    const ctx = find(expected, name)!;
+    if (n.name === name || ctx.nodes?.some((x) => x.name === n.name)) {
+      throw new UserError(`context "${name}" already has a node named "${n.name}"`);
+    }
+    ctx.nodes = [...ctx.nodes ?? [], n];
+    const text = materialize(file);
+    const block = renderTables(["context", name, "node"], NODE_SPEC, nodeTable(n), {
+      indent: subTableIndent(text, ["context", name]),
+      array: true,
+    });
+    return { text: insertAfterBlock(text, ["context", name], block), expected };
+  });
+}
+
+/** Removes node `node` of context `name`, with the comments above its table. */
+export async function removeNode(path: string, name: string, node: string): Promise<ContextsFile> {
+  return await changeContextsFile(path, (file) => {
+    const ctx = find(file.model, name);
+    if (!ctx) throw new UserError(`cannot find context "${name}"`);
+    if (node === name) {
+      throw new UserError(
+        `node "${node}" is context "${name}"'s own builder: change it with context update, or remove the context`,
+      );
+    }
+    const i = ctx.nodes?.findIndex((x) => x.name === node) ?? -1;
+    if (i < 0) throw new UserError(`context "${name}" has no node named "${node}"`);
+    const expected = cloneModel(file.model);
+    const c = find(expected, name)!;
+    c.nodes!.splice(i, 1);
+    if (c.nodes!.length === 0) delete c.nodes;
+    return { text: removeTree(file.text, ["context", name, "node", i]), expected };
   });
 }

@@ -5,7 +5,7 @@
  */
 import { CONTEXT_SPEC, type KeySpec } from "./schema.ts";
 import { tomlKey, tomlPath, tomlValue } from "./toml_edit.ts";
-import type { Context, ContextsFile, RawTable } from "./types.ts";
+import type { Context, ContextsFile, NodeConfig, RawTable } from "./types.ts";
 
 const isTable = (v: unknown): v is RawTable =>
   typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -95,6 +95,15 @@ export function contextTable(c: Context): RawTable {
   if (c.registry) t.registry = structuredClone(c.registry);
   if (c.daemon) t.daemon = { ...c.daemon };
   if (c.serve) t.serve = { ...c.serve };
+  if (c.nodes) t.node = c.nodes.map(nodeTable);
+  return t;
+}
+
+/** A node as the raw table its `[[context.N.node]]` holds. */
+export function nodeTable(n: NodeConfig): RawTable {
+  const t: RawTable = { name: n.name, builder: n.builder, "builder-address": n.builderAddress };
+  if (n.platforms) t.platforms = [...n.platforms];
+  if (n.tls) t.grpc = { tls: { ...n.tls } };
   return t;
 }
 

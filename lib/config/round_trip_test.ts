@@ -11,8 +11,10 @@ import { validateText } from "./validate.ts";
 // The accepted forms of each kind, as TOML values (what smol-toml parses from the file).
 function forms(spec: KeySpec): unknown[] {
   switch (spec.kind) {
-    case "string":
-      return spec.enum ? [...spec.enum] : ["x", "", 'with "quotes" and \\ and ünïcode', "tab\there"];
+    case "string": {
+      const all = spec.enum ? [...spec.enum] : ["x", "", 'with "quotes" and \\ and ünïcode', "tab\there"];
+      return all.filter((f) => !spec.pattern || new RegExp(spec.pattern).test(f));
+    }
     case "bool":
       return [true, false];
     case "int":
@@ -22,6 +24,7 @@ function forms(spec: KeySpec): unknown[] {
     case "duration":
       return [0, 7200, "7200", "48h", "1h30m", "500ms", "0"];
     case "strings":
+      if (spec.pattern) return [[], ["linux/amd64", "linux/arm/v7"]];
       return [[], ["a"], ["type==source.local", "type==exec.cachemount"]];
     case "any":
       return [{}, { a: 1, b: "two", c: [1, 2], d: { e: true } }];
@@ -37,7 +40,8 @@ function forms(spec: KeySpec): unknown[] {
         }
       }
       if (spec.kind === "table") out.push({});
-      else out.push([], [needed, needed]);
+      // Two entries: names, where a table has them, must differ ([[node]]).
+      else out.push([], [needed, "name" in needed ? { ...needed, name: "y" } : needed]);
       return out;
     }
     case "map":
@@ -93,7 +97,7 @@ Deno.test("property: every accepted value form of every key survives render → 
       const reread = parse(shown) as { context: { c: Record<string, unknown> } };
       // An empty [grpc] holds no setting and is not kept; everything else reads back as written.
       const want = { runner: "docker", ...JSON.parse(JSON.stringify(table)) };
-      if (JSON.stringify(want.grpc) === "{}") delete want.grpc;
+      for (const t of [want, ...(want.node ?? [])]) if (JSON.stringify(t.grpc) === "{}") delete t.grpc;
       assert.deepEqual(JSON.parse(JSON.stringify(reread.context.c)), want);
     } catch (err) {
       failures.push(`${name}: ${(err as Error).message.split("\n")[0]}`);

@@ -7,13 +7,15 @@ import { RUNNER_TYPES } from "./types.ts";
 
 /** `client`: a key of envd-lite's own, not of buildkitd.toml (the key-table test skips it). */
 type Common = { doc: string; client?: true };
+/** A string form the value (or each array item) must match; `what` names it in the error. */
+type Pattern = { pattern?: string; what?: string; hint?: string };
 export type KeySpec =
-  | Common & { kind: "string"; enum?: readonly string[] }
+  | Common & Pattern & { kind: "string"; enum?: readonly string[] }
   | Common & { kind: "bool" }
   | Common & { kind: "int"; min?: number }
   | Common & { kind: "size" }
   | Common & { kind: "duration" }
-  | Common & { kind: "strings" }
+  | Common & Pattern & { kind: "strings" }
   | Common & { kind: "any" }
   | Common & { kind: "table"; keys: Record<string, KeySpec>; required?: string[] }
   | Common & { kind: "tables"; keys: Record<string, KeySpec>; required?: string[] }
@@ -138,7 +140,50 @@ export const MODEL_KEYS = [
   "registry",
   "daemon",
   "serve",
+  "node",
 ];
+
+/** `os/arch[/variant]`, as buildkitd's platforms are written. */
+export const PLATFORM_PATTERN = "^[a-z0-9_]+/[a-z0-9_]+(/[a-z0-9_.]+)?$";
+
+const GRPC: KeySpec = table("gRPC settings, as buildkitd.toml's [grpc] seen from the client", {
+  tls: table(
+    "TLS to a remote buildkitd: `ca` alone verifies the server, `cert`+`key` add a client certificate",
+    {
+      ca: str("CA certificate: a path, or PEM text"),
+      cert: str("Client certificate: a path, or PEM text"),
+      key: str("Client key: a path, or PEM text"),
+      servername: mine(str("Name to verify the server certificate against")),
+    },
+  ),
+});
+
+/** `[[context.N.node]]`: more buildkitd of the context; builds go to them by platform, sticky, with failover. */
+export const NODE_SPEC: KeySpec & { kind: "tables" } = {
+  kind: "tables",
+  doc:
+    "More buildkitd nodes of this context (its own builder is the first): builds route to them by platform",
+  client: true,
+  required: ["name", "builder", "builder-address"],
+  keys: {
+    name: {
+      kind: "string",
+      doc: "Node name, unique within the context (and not the context's own name)",
+      pattern: NAME_PATTERN,
+      what: "node name",
+    },
+    builder: { kind: "string", doc: "Builder type", enum: BUILDER_TYPES },
+    "builder-address": str("Builder address, as the context's"),
+    platforms: {
+      kind: "strings",
+      doc: "Platforms it builds (os/arch[/variant]); default: what its workers report",
+      pattern: PLATFORM_PATTERN,
+      what: "platform",
+      hint: "use os/arch[/variant], e.g. linux/arm64",
+    },
+    grpc: GRPC,
+  },
+};
 
 export const CONTEXT_SPEC: KeySpec = {
   kind: "table",
@@ -150,17 +195,7 @@ export const CONTEXT_SPEC: KeySpec = {
     runner: mine({ kind: "string", doc: "Runner type", enum: RUNNER_TYPES }),
     "runner-address": mine(str("Runner address (envd-server URL)")),
     ...DAEMON_KEYS,
-    grpc: table("gRPC settings, as buildkitd.toml's [grpc] seen from the client", {
-      tls: table(
-        "TLS to a remote buildkitd: `ca` alone verifies the server, `cert`+`key` add a client certificate",
-        {
-          ca: str("CA certificate: a path, or PEM text"),
-          cert: str("Client certificate: a path, or PEM text"),
-          key: str("Client key: a path, or PEM text"),
-          servername: mine(str("Name to verify the server certificate against")),
-        },
-      ),
-    }),
+    grpc: GRPC,
     worker: WORKERS,
     registry: {
       kind: "map",
@@ -195,6 +230,7 @@ export const CONTEXT_SPEC: KeySpec = {
       state: str("Directory holding the daemon's state"),
       flags: strs("Extra buildkitd flags"),
     })),
+    node: NODE_SPEC,
   },
 };
 

@@ -62,6 +62,9 @@ Deno.test("envd.contexts.toml.example validates in both, and documents every key
     "registry.*.keypair",
     "daemon",
     "serve",
+    "node",
+    "node.grpc",
+    "node.grpc.tls",
   ];
   assert.deepEqual(missing.filter((m) => !headersOnly.includes(m)), []);
 });

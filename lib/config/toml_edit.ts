@@ -119,6 +119,24 @@ export function appendBlock(text: string, block: string): string {
   return t + inEol(text, block);
 }
 
+/**
+ * Inserts `block` (whole statements) after the last statement under `prefix`, one blank line before it, so a new
+ * `[[context.N.node]]` joins its context and the next context keeps the comments above it.
+ */
+export function insertAfterBlock(text: string, prefix: PathPart[], block: string): string {
+  const last = scanToml(text).findLast((s) => hasPrefix(s.path, prefix));
+  if (!last) return appendBlock(text, block);
+  return insertAt(text, last.end, "\n" + block);
+}
+
+/** The indentation of the first sub-table header under `prefix` (the user's style), else two spaces. */
+export function subTableIndent(text: string, prefix: PathPart[]): string {
+  const sub = scanToml(text).find((s) =>
+    isHeader(s) && s.path.length > prefix.length && hasPrefix(s.path, prefix)
+  );
+  return sub?.indent ?? "  ";
+}
+
 // Comment lines directly above a header (no blank line between) describe it and go with it.
 function attachedCommentStart(text: string, start: number): number {
   let s = start;

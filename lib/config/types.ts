@@ -78,6 +78,17 @@ export interface ServeConfig {
   flags?: string[];
 }
 
+/** `[[context.N.node]]`: one more buildkitd of the context (the context's own builder is its first node). */
+export interface NodeConfig {
+  /** Unique within the context, and not the context's own name (which names its first node). */
+  name: string;
+  builder: string;
+  builderAddress: string;
+  /** Platforms this node builds; absent means what its workers report. */
+  platforms?: string[];
+  tls?: TlsConfig;
+}
+
 /** One context: envd's 5-tuple plus the buildkitd.toml-shaped sections. */
 export interface Context {
   name: string;
@@ -94,6 +105,8 @@ export interface Context {
   buildkitd?: RawTable;
   daemon?: DaemonConfig;
   serve?: ServeConfig;
+  /** More buildkitd nodes, in file order ([[context.N.node]]). */
+  nodes?: NodeConfig[];
 }
 
 /** The whole file: contexts in file order and the current one. */

@@ -3,7 +3,7 @@ import { parse as parseToml, TomlError } from "smol-toml";
 import { UserError } from "../errors.ts";
 import { FILE_SPEC, type KeySpec, MODEL_KEYS, NAME_PATTERN } from "./schema.ts";
 import { hasPrefix, lineOf, type PathPart, scanToml, type Statement } from "./toml_scan.ts";
-import type { Context, ContextsFile, RawTable } from "./types.ts";
+import type { Context, ContextsFile, NodeConfig, RawTable } from "./types.ts";
 import { parseConfigDuration, parseSize } from "./values.ts";
 
 /** What envd writes into a fresh installation (with envd-lite's docker-container default). */
@@ -79,6 +79,7 @@ export function checkDocument(doc: unknown, opts: { standalone?: boolean } = {})
   if (opts.standalone) return problems;
   const d = doc as Record<string, unknown>;
   const contexts = isTable(d.context) ? Object.keys(d.context) : [];
+  for (const name of contexts) checkNodes(name, (d.context as Record<string, unknown>)[name], problems);
   if (
     d.current !== undefined && typeof d.current === "string" && contexts.length > 0 &&
     !contexts.includes(d.current)
@@ -95,6 +96,27 @@ export function checkDocument(doc: unknown, opts: { standalone?: boolean } = {})
     });
   }
   return problems;
+}
+
+// What the key table cannot say about [[context.N.node]]: names are unique (the context's own name is its
+// first node's).
+function checkNodes(context: string, t: unknown, out: Problem[]): void {
+  const nodes = isTable(t) && Array.isArray(t.node) ? t.node : [];
+  const seen = new Set([context]);
+  nodes.forEach((n, i) => {
+    if (!isTable(n)) return;
+    const path = ["context", context, "node", i];
+    if (typeof n.name === "string" && new RegExp(NAME_PATTERN).test(n.name)) {
+      if (seen.has(n.name)) {
+        const what = n.name === context ? "the context's own builder (its first node)" : "another node";
+        out.push({
+          path: [...path, "name"],
+          message: `duplicate node name "${n.name}" in context "${context}": ${what} has it`,
+        });
+      }
+      seen.add(n.name);
+    }
+  });
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {
@@ -132,12 +154,17 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
+const hint = (spec: { hint?: string; pattern?: string }) => ` (${spec.hint ?? `must match ${spec.pattern}`})`;
+
 function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[]): void {
   const bad = (what: string) =>
     out.push({ path, message: `${formatPath(path)} must be ${what}, not ${typeName(v)}` });
   switch (spec.kind) {
     case "string":
       if (typeof v !== "string") return void bad("a string");
+      if (spec.pattern && !new RegExp(spec.pattern).test(v)) {
+        out.push({ path, message: `${formatPath(path)}: invalid ${spec.what} "${v}"${hint(spec)}` });
+      }
       if (spec.enum && !spec.enum.includes(v)) {
         out.push({
           path,
@@ -176,7 +203,15 @@ function checkValue(spec: KeySpec, v: unknown, path: PathPart[], out: Problem[])
       }
       return;
     case "strings":
-      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) bad("an array of strings");
+      if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return void bad("an array of strings");
+      v.forEach((x, i) => {
+        if (spec.pattern && !new RegExp(spec.pattern).test(x)) {
+          out.push({
+            path,
+            message: `${formatPath([...path, i])}: invalid ${spec.what} "${x}"${hint(spec)}`,
+          });
+        }
+      });
       return;
     case "any":
       if (!isTable(v)) bad("a table");
@@ -260,7 +295,21 @@ function toContext(name: string, t: Record<string, unknown>): Context {
   if (t.registry) ctx.registry = copy(t.registry) as Context["registry"];
   if (t.daemon) ctx.daemon = copy(t.daemon) as Context["daemon"];
   if (t.serve) ctx.serve = copy(t.serve) as Context["serve"];
+  // `node = []` stays, so it survives a round trip.
+  if (Array.isArray(t.node)) ctx.nodes = t.node.map(toNode);
   return ctx;
+}
+
+function toNode(t: Record<string, unknown>): NodeConfig {
+  const n: NodeConfig = {
+    name: t.name as string,
+    builder: t.builder as string,
+    builderAddress: t["builder-address"] as string,
+  };
+  if (Array.isArray(t.platforms)) n.platforms = [...t.platforms as string[]];
+  const tls = (t.grpc as Record<string, Record<string, string>> | undefined)?.tls;
+  if (tls) n.tls = { ...tls };
+  return n;
 }
 
 /** The first line of `statements` that defines `path` or anything below it (an unknown `[contexts.a]`, say). */

@@ -1,0 +1,108 @@
+/** A context's nodes from the CLI: each opened through its driver, for a fleet build or a per-node report. */
+import type { OpenFleetNode } from "../build/fleet.ts";
+import { contextNodes, nodeContext } from "../config/nodes.ts";
+import type { Context, NodeConfig } from "../config/types.ts";
+import { UserError } from "../errors.ts";
+import type { FlagSpec, Invocation } from "./command.ts";
+import { str } from "./command.ts";
+import { type OpenBuilder, openContextBuilder } from "./_builder.ts";
+import { builderUrl } from "./_contexts.ts";
+// records.ts has type-only imports: it loads no gRPC or protobuf code.
+import { formatPlatform } from "../buildkit/records.ts";
+
+/** `--node NAME`: one node of a multi-node context. */
+export const NODE_FLAG: FlagSpec = {
+  name: "node",
+  type: "string",
+  value: "NAME",
+  help: "Only this node of the context (default: every node)",
+};
+
+/** One node, opened or not. */
+export interface NodeState {
+  node: NodeConfig;
+  builder?: OpenBuilder;
+  /** Why it did not answer (or has no daemon, with `existing`). */
+  error?: string;
+}
+
+/** The nodes `--node` picks: all of the context's by default. */
+export function pickNodes(inv: Invocation, ctx: Context): NodeConfig[] {
+  const all = contextNodes(ctx);
+  const want = str(inv, "node");
+  if (want === undefined) return all;
+  const n = all.find((x) => x.name === want);
+  if (!n) {
+    throw new UserError(
+      `--node ${want}: context ${ctx.name} has no such node (${all.map((x) => x.name).join(", ")})`,
+    );
+  }
+  return [n];
+}
+
+/** Opens `nodes` in parallel; a node that fails is reported, not thrown. */
+export async function openNodes(
+  inv: Invocation,
+  ctx: Context,
+  nodes: NodeConfig[],
+  opts: { existing?: boolean; recreate?: boolean; image?: string } = {},
+): Promise<NodeState[]> {
+  return await Promise.all(nodes.map(async (node) => {
+    try {
+      const b = await openContextBuilder(inv, nodeContext(ctx, node), opts);
+      return b ? { node, builder: b } : { node, error: "no daemon (bootstrap creates it)" };
+    } catch (err) {
+      if (inv.signal.aborted) throw err;
+      return { node, error: (err as Error).message };
+    }
+  }));
+}
+
+/**
+ * `du` and `prune` over a multi-node context: `each` runs on every picked node that answers, its text under a
+ * `Node:` header (json: one object per node). A node that is down is one warning; all of them down is an error.
+ */
+export async function onEveryNode<T>(
+  inv: Invocation,
+  ctx: Context,
+  each: (b: OpenBuilder) => Promise<{ text: string; json: T }>,
+): Promise<void> {
+  const states = await openNodes(inv, ctx, pickNodes(inv, ctx), { existing: true });
+  const json: { node: string; result: T }[] = [];
+  let text = "";
+  for (const st of states) {
+    if (!st.builder) {
+      inv.log.warn(`node ${st.node.name} skipped: ${st.error}`);
+      continue;
+    }
+    try {
+      const r = await each(st.builder);
+      json.push({ node: st.node.name, result: r.json });
+      text += `${text ? "\n" : ""}Node: ${st.node.name} (${
+        builderUrl(st.node.builder, st.node.builderAddress)
+      })\n${r.text}`;
+    } finally {
+      await st.builder.close();
+    }
+  }
+  if (json.length === 0) {
+    throw new UserError(
+      `context ${ctx.name}: no node answers (${states.map((s) => s.node.name).join(", ")})`,
+    );
+  }
+  inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(json, null, 2) + "\n" : text);
+}
+
+/** The opener a fleet build uses: the node's driver, connect, and the platforms its workers report. */
+export function fleetOpener(inv: Invocation, ctx: Context): OpenFleetNode {
+  const byName = new Map(contextNodes(ctx).map((n) => [n.name, n]));
+  return async (name) => {
+    const b = (await openContextBuilder(inv, nodeContext(ctx, byName.get(name)!)))!;
+    return {
+      endpoint: await b.driver.endpoint(),
+      runner: ctx.runner,
+      platforms: b.workers.flatMap((w) => w.platforms.map(formatPlatform)),
+      close: () => b.close(),
+    };
+  };
+}
