@@ -260,9 +260,11 @@ export async function runFleetBuild(
   hooks: FleetHooks,
 ): Promise<FleetResult> {
   if (plan.iidfile) rmSync(plan.iidfile, { force: true });
-  const requested = [
+  const platforms = [
     ...new Set((plan.frontendAttrs.platform ?? "").split(",").map((p) => p.trim()).filter(Boolean)),
   ];
+  // A frontend subrequest (--call check) has one answer for the whole Dockerfile: one node gives it.
+  const requested = plan.subrequest ? platforms.slice(0, 1) : platforms;
   let routed;
   try {
     routed = await routePlatforms(stickyKey(plan), requested, nodes, open, hooks);

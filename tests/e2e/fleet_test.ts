@@ -408,3 +408,31 @@ Deno.test("a node's own [grpc.tls] reaches a TLS buildkitd; a wrong CA makes it 
     h.cleanup();
   }
 });
+
+Deno.test("--check on a context of several nodes: one node answers, as a single-node context does", async () => {
+  const [amd, arm] = await Promise.all([
+    startPrivateBuildkitd(["--oci-worker-platform", "linux/amd64"]),
+    startPrivateBuildkitd(["--oci-worker-platform", "linux/arm64"]),
+  ]);
+  const h = tempHome();
+  try {
+    const env = { ...h.env, BUILDKIT_CONNECTING_TIMEOUT: "5s" };
+    const cli = (args: string[]) => run(args, { env, timeoutMs: 120_000 });
+    const dir = join(h.home, "ctx");
+    Deno.mkdirSync(dir);
+    writeFileSync(join(dir, "Dockerfile"), "from scratch as base\nCOPY Dockerfile /\nFROM base AS Final\n");
+    const check = ["build", "--progress", "quiet", "--check", "--platform", "linux/amd64,linux/arm64", dir];
+    await tcpContext(cli, "one", amd.address);
+    const single = await cli(check);
+    assert.equal(single.code, 1, single.stderr);
+    assert.match(single.stdout, /WARNING/);
+    await tcpContext(cli, "farm", amd.address);
+    assert.equal((await addTcpNode(cli, "arm", arm.address, "--platform", "linux/arm64")).code, 0);
+    const fleet = await cli(check);
+    assert.equal(fleet.code, single.code, fleet.stderr);
+    assert.equal(fleet.stdout, single.stdout);
+  } finally {
+    await Promise.all([amd.stop(), arm.stop()]);
+    h.cleanup();
+  }
+});
