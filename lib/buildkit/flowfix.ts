@@ -4,7 +4,7 @@
  * stream is open, and Bun's http2 client then stops sending on it: a large context upload hangs for good.
  * TLS is terminated here (the frames must be readable); grpc-js then speaks plaintext to a private unix socket.
  */
-import { connect as netConnect, isIP } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import type { Endpoint } from "../transport/types.ts";
@@ -26,8 +26,9 @@ type AddressEndpoint = Extract<Endpoint, { kind: "address" }>;
 function dial(ep: AddressEndpoint): Promise<Duplex> {
   const target = ep.target.replace(/^dns:(\/\/[^/]*\/)?/, "");
   return new Promise((resolve, reject) => {
-    let sock: Duplex;
-    const ready = () => resolve(sock);
+    let sock: Socket;
+    // As grpc-js does on its own sockets: the session's small request/answer frames must not wait for Nagle.
+    const ready = () => resolve(sock.setNoDelay(true));
     if (target.startsWith("unix:")) {
       sock = netConnect(target.replace(/^unix:(\/\/)?/, ""), ready);
     } else {

@@ -118,8 +118,13 @@ async function runBuild(inv: Invocation): Promise<number> {
   let result: BuildResult;
   try {
     result = await runBuild(plan, async () => {
-      const b = await openBuilder(inv);
-      return { endpoint: await b.driver.endpoint(), runner: b.context.runner, close: () => b.close() };
+      const b = await openBuilder(inv, { build: true });
+      return {
+        endpoint: await b.driver.endpoint(),
+        runner: b.context.runner,
+        connection: b.connection,
+        close: () => b.close(),
+      };
     }, {
       signal: inv.signal,
       env: inv.env,
