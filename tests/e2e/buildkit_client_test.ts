@@ -224,6 +224,7 @@ Deno.test("the client works the same under Bun (the shipped binary's runtime)", 
   const out = JSON.parse(res.stdout);
   for (const via of ["tcp", "unix", "bridge", "mtlsIp", "mtlsName"]) {
     assert.equal(out[via], peers.buildkitVersion, via);
+    assert.equal(out[`${via}Build`], peers.buildkitVersion, `${via} (build connection)`);
   }
   assert.match(out.wrongCa, /tls: certificate verify failed/);
   assert.match(
