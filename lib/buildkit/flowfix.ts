@@ -53,5 +53,6 @@ export function fixStream(raw: Duplex): Duplex {
     setImmediate(() => d.destroy());
   });
   raw.on("error", (err) => d.destroy(err));
-  return d;
+  // Deno's node:http2 calls socket.unref()/ref() without checking they exist.
+  return Object.assign(d, { unref: () => d, ref: () => d });
 }

@@ -1,4 +1,4 @@
-/** Run by buildkit_client_test.ts under Bun: the same client calls, results printed as one JSON object. */
+/** Run by buildkit_client_test.ts under Bun and Deno: the same client calls, results printed as one JSON object. */
 import { readFileSync } from "node:fs";
 import { connect as netConnect, createServer } from "node:net";
 import { openBuildConnection } from "../../lib/buildkit/build_connection.ts";
