@@ -7,11 +7,13 @@ import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import type { StatusResponse } from "../buildkit/gen/moby/buildkit/v1/control_pb.ts";
 import type { SyncStats } from "../buildkit/session/filesync.ts";
+import type { BuildConnection } from "../buildkit/build_connection.ts";
 import type { ExportSpec } from "../buildkit/solve.ts";
 import type { Endpoint } from "../transport/types.ts";
 import { buildMetadata, imageId, writeAtomic } from "./metadata.ts";
 import { checkDocker, defaultOutputs, exportTarget } from "./outputs.ts";
 import { type BuildPlan, releasePlan } from "./plan.ts";
+import { startupJit } from "../runtime/jit.ts";
 import { sessionServices } from "./services.ts";
 import type { OutputPlan } from "./specs.ts";
 
@@ -19,6 +21,11 @@ import type { OutputPlan } from "./specs.ts";
 export interface BuildNode {
   endpoint: Endpoint;
   runner: string;
+  /**
+   * A build connection to `endpoint` already open (the one the readiness probe used): the build runs on it and
+   * leaves closing it to the node's close(). Without it the build dials its own.
+   */
+  connection?: BuildConnection;
 }
 
 /** What the build tells its caller as it goes. */
@@ -64,6 +71,8 @@ export async function runBuild(
 ): Promise<BuildResult> {
   // As buildx: a stale image ID must not survive a failed build.
   if (plan.iidfile) rmSync(plan.iidfile, { force: true });
+  // What follows is mostly run-once code; a bulk upload restores the normal JIT itself (session/tunnel.ts).
+  startupJit();
   const services = await sessionServices(plan, hooks.env, hooks);
   try {
     const node = await open();
@@ -100,9 +109,9 @@ async function solveOnNode(
     });
   }
   const { solveDockerfile } = await import("../buildkit/solve.ts");
-  const { openBuildConnection } = await import("../buildkit/build_connection.ts");
-  // The build gets its own connection, whose frames from buildkitd are corrected for Bun's http2 (flowfix.ts).
-  const conn = await openBuildConnection(node.endpoint);
+  // A build connection's frames from buildkitd are corrected for Bun's http2 (flowfix.ts).
+  const conn = node.connection ??
+    await (await import("../buildkit/build_connection.ts")).openBuildConnection(node.endpoint);
   let result;
   try {
     result = await solveDockerfile(conn.client, conn.session, {
@@ -129,7 +138,7 @@ async function solveOnNode(
   } catch (err) {
     throw new SolveFailure(err);
   } finally {
-    await conn.close();
+    if (conn !== node.connection) await conn.close();
   }
   const res = result.exporterResponse;
   services.finish(res);

@@ -1,5 +1,5 @@
 /**
- * The connection a build runs on: its own channel to the daemon, through flowFixedEndpoint (flowfix.ts), with the
+ * The connection a build runs on: a channel to the daemon whose frames pass through WindowFix (flowfix.ts), with the
  * Session call made with raw serializers so the bulk of an upload is framed without extra copies.
  */
 import * as grpc from "@grpc/grpc-js";
@@ -8,7 +8,7 @@ import { openChannel } from "./channel.ts";
 import { BuildkitClient } from "./client.ts";
 import { Control } from "./gen/moby/buildkit/v1/control_pb.ts";
 import { methodPath } from "./grpc_service.ts";
-import { flowFixedEndpoint } from "./flowfix.ts";
+import { fixStream, flowFixedStream } from "./flowfix.ts";
 import type { RawSessionCall, SessionTransport } from "./session/session.ts";
 
 /** A client for Solve/Status and a transport for the session, sharing one connection. */
@@ -21,9 +21,10 @@ export interface BuildConnection {
 
 /** Open a build connection to the daemon at `endpoint` (lazily: the first call dials). */
 export async function openBuildConnection(endpoint: Endpoint): Promise<BuildConnection> {
-  const fixed = flowFixedEndpoint(endpoint);
-  const channel = await openChannel(fixed);
-  const client = new BuildkitClient(fixed, channel);
+  const channel = endpoint.kind === "address"
+    ? await openChannel(endpoint, { wrapSocket: fixStream })
+    : await openChannel(flowFixedStream(endpoint));
+  const client = new BuildkitClient(endpoint, channel);
   const raw = (b: Buffer) => b;
   const path = methodPath(Control.method.session);
   const session: SessionTransport = {

@@ -1,57 +1,17 @@
 /**
- * An Endpoint whose connections pass buildkitd's HTTP/2 frames through WindowFix (session/h2window.ts) before the
- * local http2 client sees them. buildkitd's gRPC server raises SETTINGS_INITIAL_WINDOW_SIZE while the Session
- * stream is open, and Bun's http2 client then stops sending on it: a large context upload hangs for good.
- * TLS is terminated here (the frames must be readable); grpc-js then speaks plaintext to a private unix socket.
+ * Connections whose HTTP/2 frames from buildkitd pass through WindowFix (session/h2window.ts) before the local http2
+ * client sees them. buildkitd's gRPC server raises SETTINGS_INITIAL_WINDOW_SIZE while the Session stream is open,
+ * and Bun's http2 client then stops sending on it: a large context upload hangs for good. For an address endpoint
+ * grpc-js dials (and does TLS) itself and HTTP/2 runs on the wrapped socket (channel.ts wrapSocket); a byte-stream
+ * endpoint is wrapped as it is opened.
  */
-import { connect as netConnect, isIP } from "node:net";
 import { Duplex } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
 import type { Endpoint } from "../transport/types.ts";
-import { targetHost } from "./channel.ts";
 import { WindowFix } from "./session/h2window.ts";
 
-/** The same daemon as `ep`, reached through a stream whose inbound frames are corrected. */
-export function flowFixedEndpoint(ep: Endpoint): Endpoint {
-  return {
-    kind: "stream",
-    display: ep.display,
-    open: async (signal) => fixStream(ep.kind === "stream" ? await ep.open(signal) : await dial(ep)),
-  };
-}
-
-type AddressEndpoint = Extract<Endpoint, { kind: "address" }>;
-
-/** Dial an address endpoint as grpc-js would (tcp, unix, TLS with ALPN h2). */
-function dial(ep: AddressEndpoint): Promise<Duplex> {
-  const target = ep.target.replace(/^dns:(\/\/[^/]*\/)?/, "");
-  return new Promise((resolve, reject) => {
-    let sock: Duplex;
-    const ready = () => resolve(sock);
-    if (target.startsWith("unix:")) {
-      sock = netConnect(target.replace(/^unix:(\/\/)?/, ""), ready);
-    } else {
-      const host = targetHost(target) ?? "localhost";
-      const port = Number(target.slice(target.lastIndexOf(":") + 1));
-      if (ep.tls) {
-        // As channel.ts: an explicit servername is sent and checked; an IP literal gets no SNI and is checked
-        // against the certificate's IP SANs.
-        const servername = ep.tls.servername ?? (isIP(host) ? undefined : host);
-        sock = tlsConnect({
-          host,
-          port,
-          ca: ep.tls.ca,
-          cert: ep.tls.cert,
-          key: ep.tls.key,
-          ALPNProtocols: ["h2"],
-          ...(servername ? { servername } : {}),
-        }, ready);
-      } else {
-        sock = netConnect({ host, port }, ready);
-      }
-    }
-    sock.once("error", reject);
-  });
+/** The same daemon as the byte-stream endpoint `ep`, its streams' inbound frames corrected. */
+export function flowFixedStream(ep: Extract<Endpoint, { kind: "stream" }>): Endpoint {
+  return { kind: "stream", display: ep.display, open: async (signal) => fixStream(await ep.open(signal)) };
 }
 
 /** Wrap a byte stream to buildkitd: bytes from it go through WindowFix, bytes to it are watched. */
@@ -86,7 +46,13 @@ export function fixStream(raw: Duplex): Duplex {
     ended = true;
   };
   raw.on("end", end);
-  raw.on("close", end);
+  // A connection that is gone must look gone: an http2 session on a plain Duplex waits for its 'close' (a daemon
+  // killed mid-build would otherwise leave the build waiting forever). What was pushed gets a turn to be read.
+  raw.on("close", () => {
+    end();
+    setImmediate(() => d.destroy());
+  });
   raw.on("error", (err) => d.destroy(err));
-  return d;
+  // Deno's node:http2 calls socket.unref()/ref() without checking they exist.
+  return Object.assign(d, { unref: () => d, ref: () => d });
 }

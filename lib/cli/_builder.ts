@@ -1,4 +1,5 @@
 /** From the resolved context to a ready BuildKit client: driver, bootstrap, dial, readiness wait. */
+import type { BuildConnection } from "../buildkit/build_connection.ts";
 import type { BuildkitClient } from "../buildkit/client.ts";
 import type { Context } from "../config/types.ts";
 import { parseGoDuration } from "../config/values.ts";
@@ -41,12 +42,15 @@ export interface OpenBuilder {
   client: BuildkitClient;
   /** The daemon's workers, as the readiness probe saw them. */
   workers: Awaited<ReturnType<BuildkitClient["waitReady"]>>;
+  /** With `build`: the connection `client` belongs to, ready to carry a build's session. */
+  connection?: BuildConnection;
   close(): Promise<void>;
 }
 
 /**
  * Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker.
- * With `existing`, a managed daemon that does not exist is not created: undefined, after saying so.
+ * With `existing`, a managed daemon that does not exist is not created: undefined, after saying so. With `build`,
+ * the probe runs on a build connection (build_connection.ts) that the build then uses too: one dial, not two.
  */
 export async function openBuilder(
   inv: Invocation,
@@ -54,11 +58,11 @@ export async function openBuilder(
 ): Promise<OpenBuilder | undefined>;
 export async function openBuilder(
   inv: Invocation,
-  opts?: { recreate?: boolean; image?: string },
+  opts?: { recreate?: boolean; image?: string; build?: boolean },
 ): Promise<OpenBuilder>;
 export async function openBuilder(
   inv: Invocation,
-  opts: { recreate?: boolean; image?: string; existing?: boolean } = {},
+  opts: { recreate?: boolean; image?: string; existing?: boolean; build?: boolean } = {},
 ): Promise<OpenBuilder | undefined> {
   return await openContextBuilder(inv, currentContext(inv).context, opts);
 }
@@ -67,7 +71,7 @@ export async function openBuilder(
 export async function openContextBuilder(
   inv: Invocation,
   context: Context,
-  opts: { recreate?: boolean; image?: string; existing?: boolean } = {},
+  opts: { recreate?: boolean; image?: string; existing?: boolean; build?: boolean } = {},
 ): Promise<OpenBuilder | undefined> {
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
@@ -93,15 +97,23 @@ export async function openContextBuilder(
   }
   const endpoint = await driver.endpoint();
   inv.log.debug("connecting to buildkitd", { address: endpoint.display, context: context.name });
-  const { connect } = await import("../buildkit/client.ts");
-  const client = await connect(endpoint);
+  let connection: BuildConnection | undefined;
+  let client: BuildkitClient;
+  if (opts.build) {
+    const { openBuildConnection } = await import("../buildkit/build_connection.ts");
+    connection = await openBuildConnection(endpoint);
+    client = connection.client;
+  } else {
+    const { connect } = await import("../buildkit/client.ts");
+    client = await connect(endpoint);
+  }
   try {
     const workers = await client.waitReady({
       timeoutMs: timeout.ms,
       timeoutText: timeout.text,
       signal: inv.signal,
     });
-    return { context, driver, client, workers, close: () => client.close() };
+    return { context, driver, client, workers, connection, close: () => client.close() };
   } catch (err) {
     await client.close();
     // A managed daemon knows why it may not answer (exited, its log); say it on the same line.

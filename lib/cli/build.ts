@@ -144,12 +144,18 @@ async function runBuild(inv: Invocation): Promise<number> {
   };
   const { context } = currentContext(inv);
   try {
-    // A context with [[node]] tables builds over its nodes; without, exactly as a single builder.
+    // A context with [[node]] tables builds over its nodes; without, exactly as a single builder, on one
+    // connection for the readiness probe and the build.
     result = context.nodes?.length ? await runOnNodes(inv, context, plan, hooks) : await runBuild(
       plan,
       async () => {
-        const b = await openBuilder(inv);
-        return { endpoint: await b.driver.endpoint(), runner: b.context.runner, close: () => b.close() };
+        const b = await openBuilder(inv, { build: true });
+        return {
+          endpoint: await b.driver.endpoint(),
+          runner: b.context.runner,
+          connection: b.connection,
+          close: () => b.close(),
+        };
       },
       hooks,
     );

@@ -1,6 +1,7 @@
-/** Run by buildkit_client_test.ts under Bun: the same client calls, results printed as one JSON object. */
+/** Run by buildkit_client_test.ts under Bun and Deno: the same client calls, results printed as one JSON object. */
 import { readFileSync } from "node:fs";
 import { connect as netConnect, createServer } from "node:net";
+import { openBuildConnection } from "../../lib/buildkit/build_connection.ts";
 import { connect } from "../../lib/buildkit/client.ts";
 import type { Endpoint } from "../../lib/transport/types.ts";
 import { daemons } from "../helpers/daemons.ts";
@@ -27,6 +28,10 @@ for (const [name, ep] of Object.entries(endpoints)) {
   out[name] = (await c.info()).version;
   if (name === "tcp") out.workers = (await c.listWorkers()).length;
   await c.close();
+  // A build's connection (its frames through WindowFix, its sockets wrapped) answers the same on every transport.
+  const b = await openBuildConnection(ep);
+  out[`${name}Build`] = (await b.client.info()).version;
+  await b.close();
 }
 out.wrongCa = await failure(
   { kind: "address", target: t.address, display: "mtls", tls: tls(t.wrongCa) },

@@ -213,17 +213,25 @@ Deno.test("Session: buildkitd sees each exposed method as its own header (a join
   }
 });
 
-Deno.test("the client works the same under Bun (the shipped binary's runtime)", () => {
+Deno.test("the client works the same under Bun (the shipped binary's runtime) and Deno", () => {
+  const probe = resolve(import.meta.dirname!, "_bun_client_probe.ts");
   const bun = resolve(import.meta.dirname!, "../../node_modules/.bin/bun");
-  const res = spawnSync(bun, [resolve(import.meta.dirname!, "_bun_client_probe.ts")], {
-    env: { ...process.env, NO_COLOR: "1" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  assert.equal(res.status, 0, res.stderr);
-  const out = JSON.parse(res.stdout);
+  for (const [runtime, args] of [[bun, [probe]], [Deno.execPath(), ["run", "-A", probe]]] as const) {
+    const res = spawnSync(runtime, args, {
+      env: { ...process.env, NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(res.status, 0, `${runtime}: ${res.stderr}`);
+    checkProbe(JSON.parse(res.stdout));
+  }
+});
+
+// deno-lint-ignore no-explicit-any
+function checkProbe(out: any): void {
   for (const via of ["tcp", "unix", "bridge", "mtlsIp", "mtlsName"]) {
     assert.equal(out[via], peers.buildkitVersion, via);
+    assert.equal(out[`${via}Build`], peers.buildkitVersion, `${via} (build connection)`);
   }
   assert.match(out.wrongCa, /tls: certificate verify failed/);
   assert.match(
@@ -231,7 +239,7 @@ Deno.test("the client works the same under Bun (the shipped binary's runtime)", 
     /^timeout 1s: cannot connect to buildkitd tcp:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/,
   );
   assert.ok(out.workers >= 1);
-});
+}
 
 /** A loopback port with nothing listening. */
 function freePort(): Promise<number> {

@@ -2,6 +2,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { Duplex } from "node:stream";
 import { GcPacer } from "../../runtime/gc.ts";
+import { bulkJit } from "../../runtime/jit.ts";
 import { WindowFix } from "./h2window.ts";
 import { decodeBytesMessage } from "./packets.ts";
 import { BufferPool } from "./pool.ts";
@@ -17,6 +18,8 @@ const pool = new BufferPool(HEAD + BATCH, 8);
 /** Collections while data flows (see runtime/gc.ts): after this many bytes, at most every 250 ms. */
 const GC_EVERY = 32 * 1024 * 1024;
 const GC_MIN_MS = 250;
+/** After this many bytes either way the transfer is a bulk one and its hot loops deserve the JIT (runtime/jit.ts). */
+const BULK_BYTES = 8 * 1024 * 1024;
 
 /**
  * Wrap the Session call as a Duplex for our HTTP/2 server. The tunnel applies no backpressure of its own: the
@@ -31,10 +34,15 @@ export function callToDuplex(call: RawSessionCall): Duplex {
   let used = 0;
   let scheduled = false;
   const gc = new GcPacer(GC_EVERY, GC_MIN_MS);
+  let moved = 0;
+  const count = (n: number) => {
+    if (moved < BULK_BYTES && (moved += n) >= BULK_BYTES) bulkJit();
+  };
 
   const send = (msg: Buffer, release?: () => void) => {
     call.write(msg, release);
     gc.note(msg.length);
+    count(msg.length);
   };
   const flush = () => {
     scheduled = false;
@@ -89,6 +97,7 @@ export function callToDuplex(call: RawSessionCall): Duplex {
   });
   const fix = new WindowFix("server", (b) => d.push(b));
   call.on("data", (msg: Buffer) => {
+    count(msg.length);
     const data = decodeBytesMessage(msg);
     for (const b of fix.inbound(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) d.push(b);
   });
