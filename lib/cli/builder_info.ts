@@ -6,7 +6,7 @@ import { type CommandSpec, type Invocation, str } from "./command.ts";
 import { reportedWorker } from "./prune.ts";
 import { openBuilder } from "./_builder.ts";
 import { builderUrl, currentContext } from "./_contexts.ts";
-import { NODE_FLAG, type NodeState, openNodes, pickNodes } from "./_nodes.ts";
+import { NODE_FLAG, type NodeState, onEveryNode, openNodes, pickNodes } from "./_nodes.ts";
 import { renderPlainTable } from "./table.ts";
 import { goDuration, humanSize } from "./units.ts";
 
@@ -148,21 +148,32 @@ async function nodesInfo(inv: Invocation, ctx: Context): Promise<void> {
 
 export const builderWorkers: CommandSpec = {
   name: "workers",
-  usage: "List the daemon's workers (buildctl debug workers)",
-  flags: [formatFlag, { name: "verbose", alias: "v", type: "bool", help: "Show labels and GC policy" }],
+  usage: "List the daemon's workers (buildctl debug workers); every node of a multi-node context",
+  flags: [
+    formatFlag,
+    { name: "verbose", alias: "v", type: "bool", help: "Show labels and GC policy" },
+    NODE_FLAG,
+  ],
   async run(inv) {
+    const { context } = currentContext(inv);
+    if (context.nodes?.length || str(inv, "node") !== undefined) {
+      return await onEveryNode(inv, context, (b) => Promise.resolve(workersOf(inv, b.workers)));
+    }
     const b = await openBuilder(inv);
     try {
-      if (str(inv, "format") === "json") inv.out.stdout(JSON.stringify(b.workers, null, 2) + "\n");
-      else if (inv.flags.verbose === true) inv.out.stdout(b.workers.map((w) => workerText(w)).join("\n"));
-      else {inv.out.stdout(
-          renderPlainTable(
-            ["ID", "PLATFORMS"],
-            b.workers.map((w) => [w.id, w.platforms.map(platformText).join(",")]),
-          ),
-        );}
+      const r = workersOf(inv, b.workers);
+      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
     } finally {
       await b.close();
     }
   },
 };
+
+// One daemon's workers as a table (or a block each with --verbose), and as JSON.
+function workersOf(inv: Invocation, workers: Worker[]): { text: string; json: Worker[] } {
+  const text = inv.flags.verbose === true ? workers.map((w) => workerText(w)).join("\n") : renderPlainTable(
+    ["ID", "PLATFORMS"],
+    workers.map((w) => [w.id, w.platforms.map(platformText).join(",")]),
+  );
+  return { text, json: workers };
+}

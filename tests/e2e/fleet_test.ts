@@ -340,6 +340,20 @@ Deno.test("a context of several buildkitd: routing, one index, sticky nodes, fai
       assert.equal(one.code, 0, one.stderr);
       assert.match(one.stdout, /^Node: farm \(tcp:\/\/.*\)\nID/);
       assert.doesNotMatch(one.stdout, /arm-a/);
+      // builder workers: every node's workers as that daemon lists them (buildctl debug workers).
+      const workers = await cli(["builder", "workers", "-f", "json"]);
+      assert.equal(workers.code, 0, workers.stderr);
+      const byNode = JSON.parse(workers.stdout) as { node: string; result: { id: string }[] }[];
+      assert.deepEqual(byNode.map((x) => x.node), ["farm", "arm-a"]);
+      const buildctlWorkers = (addr: string) =>
+        execFileSync(peers.buildctl, ["--addr", `tcp://${addr}`, "debug", "workers"], { encoding: "utf8" })
+          .trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+      assert.deepEqual(byNode[0].result.map((w) => w.id), buildctlWorkers(amd.address));
+      assert.deepEqual(byNode[1].result.map((w) => w.id), buildctlWorkers(armA.address));
+      assert.match(
+        (await cli(["builder", "workers", "--node", "arm-a"])).stdout,
+        /^Node: arm-a \(tcp:\/\/.*\)\nID\s+PLATFORMS\n/,
+      );
     });
 
     await t.step("a node dying mid-build fails the build naming the node", async () => {
