@@ -1,4 +1,4 @@
-/** Go programs under tests/fixtures/, built once per run with the module cache only (no network), run on JSON. */
+/** Go programs under tests/fixtures/, built once per run (from the module cache), run on JSON. */
 
 const tmp = Deno.makeTempDirSync({ prefix: "envd_go_fixture_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -20,14 +20,18 @@ function goCache(): string {
 
 const built = new Map<string, Promise<string>>();
 
-/** Builds tests/fixtures/NAME (once) and returns the binary's path. */
-export function goFixture(name: string): Promise<string> {
+/**
+ * Builds tests/fixtures/NAME (once) and returns the binary's path. Offline (module cache only) unless `proxy`,
+ * for a fixture whose modules the first run may fetch from the Go module proxy.
+ */
+export function goFixture(name: string, opts: { proxy?: boolean } = {}): Promise<string> {
   let bin = built.get(name);
   if (!bin) {
     bin = (async () => {
       const dir = decodeURIComponent(new URL(`../fixtures/${name}/`, import.meta.url).pathname);
       const out = `${tmp}/${name}`;
-      const env = { GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local", GOPROXY: "off", GOCACHE: goCache() };
+      const env: Record<string, string> = { GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local", GOCACHE: goCache() };
+      if (!opts.proxy) env.GOPROXY = "off";
       const r = await new Deno.Command("go", { args: ["build", "-o", out, "."], cwd: dir, env }).output();
       if (!r.success) throw new Error(`go build of ${name} failed: ${new TextDecoder().decode(r.stderr)}`);
       return out;
