@@ -1,4 +1,4 @@
-/** Human-readable sizes and ages, as buildctl (docker/go-units) prints them. */
+/** Human-readable sizes and durations, as buildctl and Go print them. */
 
 const UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
 
@@ -29,24 +29,6 @@ export function buildctlSize(bytes: number): string {
     return `${((down % 2 === 0 ? down : down + 1) / 100).toFixed(2)}${UNITS[i]}`;
   }
   return `${v.toFixed(2)}${UNITS[i]}`;
-}
-
-/** `Less than a second`, `3 seconds`, `About a minute`, `5 minutes`, `2 hours`, `3 days`, `2 weeks`, `4 months`. */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return "About a minute";
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return "About an hour";
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 /** Go's Duration.String() for whole milliseconds: `48h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`. */
