@@ -97,10 +97,12 @@ export async function onEveryNode<T>(
 export function fleetOpener(inv: Invocation, ctx: Context): OpenFleetNode {
   const byName = new Map(contextNodes(ctx).map((n) => [n.name, n]));
   return async (name) => {
-    const b = (await openContextBuilder(inv, nodeContext(ctx, byName.get(name)!)))!;
+    // As a single-node build: the readiness probe's connection carries the node's build too.
+    const b = (await openContextBuilder(inv, nodeContext(ctx, byName.get(name)!), { build: true }))!;
     return {
       endpoint: await b.driver.endpoint(),
       runner: ctx.runner,
+      connection: b.connection,
       platforms: b.workers.flatMap((w) => w.platforms.map(formatPlatform)),
       close: () => b.close(),
     };
