@@ -9,7 +9,6 @@ import { HelperFailedError } from "./types.ts";
 // container, unreachable API server, refused ssh key). Tail lines are joined with "; ".
 const DAEMON_NOT_YET =
   /(^|; )error: dial unix [^;]*: connect: (connection refused|no such file or directory)/;
-/connection refused|no such file or directory|failed to dial|dial (unix|tcp)|buildkitd\.sock/i;
 
 export interface ExecStreamOptions {
   /** The child's whole environment (the driver's env, not necessarily this process's). */
