@@ -61,9 +61,7 @@ export function setValue(
   if (value === undefined) return text;
   const parent = path.slice(0, -1);
   const key = path[path.length - 1];
-  if (parent.length === 0) {
-    return insertRootKey(text, stmts, inEol(text, `${tomlKey(key)} = ${tomlValue(value)}\n`));
-  }
+  if (parent.length === 0) return insertRootKey(text, stmts, `${tomlKey(key)} = ${tomlValue(value)}\n`);
 
   // A sibling written as a dotted key (`tls.ca = …` under [context.x.grpc]): add ours the same way after it.
   const sibling = stmts.findLast((s) =>
@@ -102,7 +100,7 @@ function insertRootKey(text: string, stmts: Statement[], line: string): string {
   if (rootKeys.length > 0) return insertAt(text, rootKeys[rootKeys.length - 1].end, line);
   if (firstHeader === -1) return appendBlock(text, line);
   const at = attachedCommentStart(text, stmts[firstHeader].start);
-  return text.slice(0, at) + line + eolOf(text) + text.slice(at);
+  return text.slice(0, at) + inEol(text, line + "\n") + text.slice(at);
 }
 
 function insertAt(text: string, at: number, insertion: string): string {
