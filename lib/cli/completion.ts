@@ -49,23 +49,24 @@ function argsKind(args: string | undefined): Kind | undefined {
   return words.every((w) => /^[a-z]+$/.test(w)) ? { words } : undefined;
 }
 
+// `--name`, and `-n` when the flag has an alias.
+const spellingsOf = (f: FlagSpec) => [`--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])];
+
 function walk(cmd: CommandSpec, prefix: string[], out: Node[]): void {
   const path = [...prefix, cmd.name];
   const flags = [...(cmd.flags ?? []), ...GLOBAL_FLAGS].filter((f) => !f.hidden);
+  const withValue = flags.filter((f) => f.type !== "bool");
   const values: ValueRule[] = [];
-  const valued = flags.filter((f) => f.type !== "bool").flatMap((
-    f,
-  ) => [`--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])]);
-  for (const f of flags) {
-    const kind = f.type === "bool" ? undefined : flagKind(f, path);
-    if (kind) values.push({ spellings: [`--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])], kind });
+  for (const f of withValue) {
+    const kind = flagKind(f, path);
+    if (kind) values.push({ spellings: spellingsOf(f), kind });
   }
   out.push({
     path: path.slice(1).join(" "),
     subs: (cmd.subcommands ?? []).filter((c) => !c.hidden).map((c) => c.name),
     flags: flags.map((f) => `--${f.name}`),
     values,
-    valued,
+    valued: withValue.flatMap(spellingsOf),
     positional: argsKind(cmd.args),
   });
   for (const s of cmd.subcommands ?? []) walk(s, path, out);
