@@ -47,6 +47,14 @@ export interface OpenBuilder {
   close(): Promise<void>;
 }
 
+/** How {@link openBuilder} opens: `recreate`/`image`/`existing` go to a managed daemon's bootstrap. */
+export interface OpenOptions {
+  recreate?: boolean;
+  image?: string;
+  existing?: boolean;
+  build?: boolean;
+}
+
 /**
  * Resolves the context, bootstraps a managed builder, connects and waits until buildkitd answers with a worker.
  * With `existing`, a managed daemon that does not exist is not created: undefined, after saying so. With `build`,
@@ -60,10 +68,7 @@ export async function openBuilder(
   inv: Invocation,
   opts?: { recreate?: boolean; image?: string; build?: boolean },
 ): Promise<OpenBuilder>;
-export async function openBuilder(
-  inv: Invocation,
-  opts: { recreate?: boolean; image?: string; existing?: boolean; build?: boolean } = {},
-): Promise<OpenBuilder | undefined> {
+export async function openBuilder(inv: Invocation, opts: OpenOptions = {}): Promise<OpenBuilder | undefined> {
   return await openContextBuilder(inv, currentContext(inv).context, opts);
 }
 
@@ -71,12 +76,13 @@ export async function openBuilder(
 export async function openContextBuilder(
   inv: Invocation,
   context: Context,
-  opts: { recreate?: boolean; image?: string; existing?: boolean; build?: boolean } = {},
+  opts: OpenOptions = {},
 ): Promise<OpenBuilder | undefined> {
   const timeout = envDuration(inv.env, "BUILDKIT_CONNECTING_TIMEOUT", "5s");
   const driver = await loadDriver(inv, context);
   if (driver.bootstrap) {
-    const boot = await driver.bootstrap({ ...opts, signal: inv.signal });
+    const { recreate, image, existing } = opts;
+    const boot = await driver.bootstrap({ recreate, image, existing, signal: inv.signal });
     if (boot.absent) {
       inv.log.info(
         `context ${context.name} has no builder to use: ${boot.absent}; nothing done (bootstrap creates it)`,

@@ -5,7 +5,7 @@ import type { Context, NodeConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
 import type { FlagSpec, Invocation } from "./command.ts";
 import { str } from "./command.ts";
-import { type OpenBuilder, openContextBuilder } from "./_builder.ts";
+import { type OpenBuilder, openContextBuilder, type OpenOptions } from "./_builder.ts";
 import { builderUrl } from "./_contexts.ts";
 // records.ts has type-only imports: it loads no gRPC or protobuf code.
 import { formatPlatform } from "../buildkit/records.ts";
@@ -45,7 +45,7 @@ export async function openNodes(
   inv: Invocation,
   ctx: Context,
   nodes: NodeConfig[],
-  opts: { existing?: boolean; recreate?: boolean; image?: string } = {},
+  opts: Omit<OpenOptions, "build"> = {},
 ): Promise<NodeState[]> {
   return await Promise.all(nodes.map(async (node) => {
     try {
