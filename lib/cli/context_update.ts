@@ -3,7 +3,7 @@ import { updateContext } from "../config/mod.ts";
 import { BUILDER_TYPES } from "../driver/registry.ts";
 import { UsageError, wrapError } from "../errors.ts";
 import { type CommandSpec, str } from "./command.ts";
-import { contextsPath, loadContexts } from "./_contexts.ts";
+import { contextsPath } from "./_contexts.ts";
 
 export const contextUpdate: CommandSpec = {
   name: "update",
@@ -58,16 +58,15 @@ export const contextUpdate: CommandSpec = {
         );
       }
     }
-    const before = loadContexts(inv).model.contexts.find((c) => c.name === name);
-    let after;
+    let result;
     try {
-      after = (await updateContext(contextsPath(inv), name, update)).contexts.find((c) => c.name === name);
+      result = await updateContext(contextsPath(inv), name, update);
     } catch (err) {
       throw wrapError("failed to update context", err);
     }
-    const fields = { cmd: "context update", fields: changed.join(",") };
-    if (JSON.stringify(before) === JSON.stringify(after)) {
-      inv.log.info(`Context ${name} is unchanged`, fields);
-    } else inv.log.info(`Context ${name} is updated`, fields);
+    inv.log.info(`Context ${name} is ${result.changed ? "updated" : "unchanged"}`, {
+      cmd: "context update",
+      fields: changed.join(","),
+    });
   },
 };

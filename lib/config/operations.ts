@@ -103,13 +103,14 @@ export interface ContextUpdate {
   tls?: { ca?: string; cert?: string; key?: string; servername?: string };
 }
 
-/** Changes fields of a context in place, leaving the rest of its tables and comments alone. */
+/** Changes fields of a context in place, leaving the rest of its tables and comments alone; says if any changed. */
 export async function updateContext(
   path: string,
   name: string,
   update: ContextUpdate,
-): Promise<ContextsFile> {
-  return await changeContextsFile(path, (file) => {
+): Promise<{ model: ContextsFile; changed: boolean }> {
+  let changed = false;
+  const model = await changeContextsFile(path, (file) => {
     const current = find(file.model, name);
     if (!current) throw new UserError(`cannot find context "${name}"`);
     const expected = cloneModel(file.model);
@@ -148,8 +149,10 @@ export async function updateContext(
     }
     // An emptied [grpc.tls] header would still parse as a (now empty) tls table: drop it.
     if (!ctx.tls && current.tls) text = removeTree(text, ["context", name, "grpc"]);
+    changed = JSON.stringify(current) !== JSON.stringify(ctx);
     return { text, expected };
   });
+  return { model, changed };
 }
 
 /** Adds a context read from elsewhere (an export, envd's file); refuses to overwrite one of the same name. */
