@@ -6,7 +6,7 @@ import { UserError } from "../errors.ts";
 import type { FlagSpec, Invocation } from "./command.ts";
 import { str } from "./command.ts";
 import { type OpenBuilder, openContextBuilder, type OpenOptions } from "./_builder.ts";
-import { builderUrl } from "./_contexts.ts";
+import { builderUrl, currentContext } from "./_contexts.ts";
 // records.ts has type-only imports: it loads no gRPC or protobuf code.
 import { formatPlatform } from "../buildkit/records.ts";
 
@@ -91,6 +91,27 @@ export async function onEveryNode<T>(
     );
   }
   inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(json, null, 2) + "\n" : text);
+}
+
+/**
+ * `each` on the context's builder, or on every node of a context with nodes (or the one `--node` names), printed
+ * as text or (`-f json`) JSON. With `existing`, a managed daemon that does not exist is not created.
+ */
+export async function onBuilders<T>(
+  inv: Invocation,
+  each: (b: OpenBuilder) => Promise<{ text: string; json: T }>,
+  opts: { existing?: boolean } = {},
+): Promise<void> {
+  const { context } = currentContext(inv);
+  if (context.nodes?.length || str(inv, "node") !== undefined) return await onEveryNode(inv, context, each);
+  const b = await openContextBuilder(inv, context, opts);
+  if (!b) return;
+  try {
+    const r = await each(b);
+    inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
+  } finally {
+    await b.close();
+  }
 }
 
 /** The opener a fleet build uses: the node's driver, connect, and the platforms its workers report. */

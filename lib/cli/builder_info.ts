@@ -6,7 +6,7 @@ import { type CommandSpec, type Invocation, str } from "./command.ts";
 import { reportedWorker } from "./prune.ts";
 import { openBuilder } from "./_builder.ts";
 import { builderUrl, currentContext } from "./_contexts.ts";
-import { NODE_FLAG, type NodeState, onEveryNode, openNodes, pickNodes } from "./_nodes.ts";
+import { NODE_FLAG, type NodeState, onBuilders, openNodes, pickNodes } from "./_nodes.ts";
 import { renderPlainTable } from "./table.ts";
 import { goDuration, humanSize } from "./units.ts";
 
@@ -155,17 +155,7 @@ export const builderWorkers: CommandSpec = {
     NODE_FLAG,
   ],
   async run(inv) {
-    const { context } = currentContext(inv);
-    if (context.nodes?.length || str(inv, "node") !== undefined) {
-      return await onEveryNode(inv, context, (b) => Promise.resolve(workersOf(inv, b.workers)));
-    }
-    const b = await openBuilder(inv);
-    try {
-      const r = workersOf(inv, b.workers);
-      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
-    } finally {
-      await b.close();
-    }
+    await onBuilders(inv, (b) => Promise.resolve(workersOf(inv, b.workers)));
   },
 };
 

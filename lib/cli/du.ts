@@ -2,10 +2,9 @@
 import type { UsageRecord } from "../buildkit/client.ts";
 // records.ts has type-only imports: it loads no gRPC or protobuf code.
 import { PreciseDate } from "../buildkit/records.ts";
-import { type CommandSpec, type Invocation, str, strs } from "./command.ts";
-import { type OpenBuilder, openBuilder } from "./_builder.ts";
-import { currentContext } from "./_contexts.ts";
-import { NODE_FLAG, onEveryNode } from "./_nodes.ts";
+import { type CommandSpec, type Invocation, strs } from "./command.ts";
+import type { OpenBuilder } from "./_builder.ts";
+import { NODE_FLAG, onBuilders } from "./_nodes.ts";
 import { tabwrite } from "./tabwriter.ts";
 import { buildctlSize } from "./units.ts";
 
@@ -88,18 +87,7 @@ export const du: CommandSpec = {
     NODE_FLAG,
   ],
   async run(inv) {
-    const { context } = currentContext(inv);
-    if (context.nodes?.length || str(inv, "node") !== undefined) {
-      return await onEveryNode(inv, context, (b) => usage(inv, b));
-    }
-    const b = await openBuilder(inv, { existing: true });
-    if (!b) return;
-    try {
-      const r = await usage(inv, b);
-      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
-    } finally {
-      await b.close();
-    }
+    await onBuilders(inv, (b) => usage(inv, b), { existing: true });
   },
 };
 

@@ -8,9 +8,8 @@ import { parseGoDuration, parseSize } from "../config/values.ts";
 import { WORKER_NAMES, type WorkerName } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { bool, type CommandSpec, type Invocation, str, strs } from "./command.ts";
-import { type OpenBuilder, openBuilder } from "./_builder.ts";
-import { currentContext } from "./_contexts.ts";
-import { NODE_FLAG, onEveryNode } from "./_nodes.ts";
+import type { OpenBuilder } from "./_builder.ts";
+import { NODE_FLAG, onBuilders } from "./_nodes.ts";
 import { pruneListing } from "./du.ts";
 
 // envd and buildctl take --keep-storage in MB; a unit (`20GB`) or a percent is also accepted.
@@ -87,18 +86,7 @@ export const prune: CommandSpec = {
     };
     const anyFlag = given.all || given.filters.length > 0 || given.keepDurationMs > 0 ||
       given.reservedSpace > 0;
-    const { context } = currentContext(inv);
-    if (context.nodes?.length || str(inv, "node") !== undefined) {
-      return await onEveryNode(inv, context, (b) => pruneOn(inv, b, given, anyFlag));
-    }
-    const b = await openBuilder(inv, { existing: true });
-    if (!b) return;
-    try {
-      const r = await pruneOn(inv, b, given, anyFlag);
-      inv.out.stdout(str(inv, "format") === "json" ? JSON.stringify(r.json, null, 2) + "\n" : r.text);
-    } finally {
-      await b.close();
-    }
+    await onBuilders(inv, (b) => pruneOn(inv, b, given, anyFlag), { existing: true });
   },
 };
 
