@@ -3,11 +3,10 @@
  * RUN --mount=type=secret and nowhere else, a push to the htpasswd registry needs config.json credentials, and a
  * token registry gets them through buildkitd's fallback from GetTokenAuthority to Credentials.
  *
- * The first group drives buildkitd through a minimal stand-in session (Health + the attachables over the
- * Control/Session tunnel) and dockerfile.v0 with an HTTP context, so no FileSync is needed. The last group is the
- * same through `envd-lite build`.
+ * The first group drives buildkitd through a session with just the attachables under test (startSession, the same
+ * lean HTTP/2 server builds use) and dockerfile.v0 with an HTTP context, so no FileSync is needed. The last group
+ * is the same through `envd-lite build`.
  */
-import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,15 +14,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { connect } from "../../lib/buildkit/client.ts";
-import { Health } from "../../lib/buildkit/gen/grpc/health/v1/health_pb.ts";
-import { grpcService } from "../../lib/buildkit/grpc_service.ts";
+import { openBuildConnection } from "../../lib/buildkit/build_connection.ts";
+import { startSession } from "../../lib/buildkit/session/session.ts";
 import { authAttachable } from "../../lib/buildkit/session/auth.ts";
 import { secretsAttachable } from "../../lib/buildkit/session/secrets.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 import { daemons } from "../helpers/daemons.ts";
 import { workspace } from "../helpers/build_workspace.ts";
-import { callToDuplex } from "../helpers/session_call.ts";
 
 const peers = daemons();
 const REG = peers.registry;
@@ -61,37 +58,20 @@ interface BuildResult {
   exporterResponse: Record<string, string>;
 }
 
-/**
- * One dockerfile.v0 build on the real buildkitd through a minimal session serving Health and `attachables`.
- * A stand-in for lib/buildkit/session/session.ts (being written separately), just enough to carry the calls.
- */
+/** One dockerfile.v0 build on the real buildkitd, its session serving just `attachables` (and Health). */
 async function solve(
   dockerfileUrl: string,
   attachables: Attachable[],
   exporter?: { type: string; attrs: Record<string, string> },
 ): Promise<BuildResult> {
-  const client = await connect({
+  const conn = await openBuildConnection({
     kind: "address",
     target: peers.buildkitTcp,
     display: `tcp://${peers.buildkitTcp}`,
   });
-  const server = new grpc.Server();
-  server.addService(grpcService(Health), {
-    check: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: 1 }),
-  });
-  for (const a of attachables) server.addService(a.definition, a.implementation);
-  const sessionId = randomUUID();
-  const call = client.session({
-    "x-docker-expose-session-uuid": sessionId,
-    "x-docker-expose-session-sharedkey": "",
-    "x-docker-expose-session-grpc-method": [
-      "/grpc.health.v1.Health/Check",
-      ...attachables.flatMap((a) => a.methods),
-    ],
-  });
-  server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(
-    callToDuplex(call),
-  );
+  const client = conn.client;
+  const session = startSession(conn.session, attachables);
+  const sessionId = session.id;
   const ref = randomUUID();
   const progress: string[] = [];
   const status = (async () => {
@@ -123,9 +103,8 @@ async function solve(
     error = (err as Error).message;
   }
   await status;
-  call.end();
-  await client.close();
-  server.forceShutdown();
+  await session.close();
+  await conn.close();
   return { error, progress: progress.join("\n"), exporterResponse };
 }
 

@@ -1,5 +1,11 @@
-/** Serve one session Attachable on loopback with grpc-js and call it as buildkitd would, for unit tests. */
+/**
+ * Serve one session Attachable on loopback with the session's own gRPC server (lib/h2) and call it with grpc-js, as
+ * buildkitd would, for unit tests.
+ */
 import * as grpc from "@grpc/grpc-js";
+import { createServer, type Socket } from "node:net";
+import { H2ServerConnection } from "../../lib/h2/connection.ts";
+import { GrpcServer } from "../../lib/h2/grpc_server.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 
 /** A unary call's outcome: the decoded reply, or the gRPC status it failed with. */
@@ -12,18 +18,31 @@ export interface ServedAttachable {
   close(): Promise<void>;
 }
 
-/** Start a grpc-js server for `a` on 127.0.0.1 and connect a client to it. */
+/** Start a server for `a` on 127.0.0.1 and connect a grpc-js client to it. */
 export async function serveAttachable(a: Attachable): Promise<ServedAttachable> {
-  const server = new grpc.Server();
+  const server = new GrpcServer();
   server.addService(a.definition, a.implementation);
-  const port = await new Promise<number>((res, rej) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (err, p) => (err ? rej(err) : res(p)),
-    )
+  const sockets = new Set<Socket>();
+  const listener = createServer((sock) => {
+    sockets.add(sock);
+    const conn = new H2ServerConnection({
+      // The parts may be reused once send returns: the socket gets a copy.
+      send: (parts) => void sock.write(Buffer.concat(parts)),
+      onStream: (s) => server.serve(s),
+    });
+    sock.on("data", (b: Buffer) => conn.receive(b));
+    sock.on("close", () => {
+      sockets.delete(sock);
+      conn.close();
+    });
+    sock.on("error", () => {});
+    conn.start();
+  });
+  const port = await new Promise<number>((res) =>
+    listener.listen(0, "127.0.0.1", () => res((listener.address() as { port: number }).port))
   );
-  const Client = grpc.makeGenericClientConstructor(a.definition, "Attachable");
+  const definition = a.definition as unknown as grpc.ServiceDefinition;
+  const Client = grpc.makeGenericClientConstructor(definition, "Attachable");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Record<
     string,
     (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void
@@ -40,7 +59,8 @@ export async function serveAttachable(a: Attachable): Promise<ServedAttachable> 
     },
     async close() {
       (client as unknown as grpc.Client).close();
-      await new Promise<void>((res) => server.tryShutdown(() => res()));
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((res) => listener.close(() => res()));
     },
   };
 }

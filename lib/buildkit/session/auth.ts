@@ -1,5 +1,5 @@
 /** Registry credentials for buildkitd (pulls of private images, pushes), from docker's config.json and helpers. */
-import * as grpc from "@grpc/grpc-js";
+import { type ServiceImpl, Status, type UnaryCall, type UnaryCallback } from "../../h2/grpc_server.ts";
 import {
   Auth,
   type CredentialsRequest,
@@ -54,18 +54,16 @@ export function authAttachable(opts: AuthOptions): Attachable {
     return p;
   };
 
-  const unimplemented =
-    (name: string) =>
-    (call: grpc.ServerUnaryCall<{ Host: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      // buildkitd treats UNIMPLEMENTED as "no token authority": it asks Credentials and fetches tokens itself.
-      log(`auth: ${name} for ${call.request.Host}: not served, buildkitd falls back to Credentials`);
-      cb({ code: grpc.status.UNIMPLEMENTED, details: `${name} is not served by envd-lite` }, null);
-    };
+  const unimplemented = (name: string) => (call: UnaryCall<{ Host: string }>, cb: UnaryCallback<unknown>) => {
+    // buildkitd treats UNIMPLEMENTED as "no token authority": it asks Credentials and fetches tokens itself.
+    log(`auth: ${name} for ${call.request.Host}: not served, buildkitd falls back to Credentials`);
+    cb({ code: Status.UNIMPLEMENTED, details: `${name} is not served by envd-lite` }, null);
+  };
 
-  const implementation: grpc.UntypedServiceImplementation = {
+  const implementation: ServiceImpl = {
     credentials(
-      call: grpc.ServerUnaryCall<CredentialsRequest, unknown>,
-      cb: grpc.sendUnaryData<Input<typeof CredentialsResponseSchema>>,
+      call: UnaryCall<CredentialsRequest>,
+      cb: UnaryCallback<Input<typeof CredentialsResponseSchema>>,
     ) {
       const host = call.request.Host;
       lookup(host).then(
@@ -80,7 +78,7 @@ export function authAttachable(opts: AuthOptions): Attachable {
         (err: Error) => {
           log(`auth: credentials for ${host} failed: ${err.message}`);
           // Any code but UNIMPLEMENTED fails the registry request in buildkitd, with this message.
-          cb({ code: grpc.status.UNKNOWN, details: `credentials for ${host}: ${err.message}` }, null);
+          cb({ code: Status.UNKNOWN, details: `credentials for ${host}: ${err.message}` }, null);
         },
       );
     },

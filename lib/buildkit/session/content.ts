@@ -3,7 +3,15 @@
  * buildkitd uses for `type=local` cache export/import and `oci-layout://` named contexts. Each call names its
  * store in the `buildkit-attachable-store-id` metadata (`local:DIR` for caches, our own ids for contexts).
  */
-import * as grpc from "@grpc/grpc-js";
+import {
+  type Metadata,
+  type ServerCall,
+  type ServiceImpl,
+  Status,
+  statusName,
+  type UnaryCall,
+  type UnaryCallback,
+} from "../../h2/grpc_server.ts";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
@@ -33,33 +41,33 @@ export interface ContentOptions {
 }
 
 /** A gRPC status for a failed call; streams end with it through `call.emit("error", …)`, as grpc-js wants. */
-type Fail = { code: grpc.status; details: string };
-const fail = (code: grpc.status, details: string): Fail => ({ code, details });
+type Fail = { code: number; details: string };
+const fail = (code: number, details: string): Fail => ({ code, details });
 
 /** Serve `stores` (store id → OCI layout directory) as containerd.services.content.v1.Content. */
 export function contentAttachable(stores: Record<string, string>, opts: ContentOptions = {}): Attachable {
   const log = opts.log ?? (() => {});
   const writing = new Map<string, Ingest>();
-  const storeOf = (call: { metadata: grpc.Metadata }): string => {
+  const storeOf = (call: { metadata: Metadata }): string => {
     const id = call.metadata.get(STORE_ID_HEADER).map(String)[0];
     if (id === undefined) {
-      throw fail(grpc.status.INVALID_ARGUMENT, `request lacks metadata "${STORE_ID_HEADER}"`);
+      throw fail(Status.INVALID_ARGUMENT, `request lacks metadata "${STORE_ID_HEADER}"`);
     }
     const dir = stores[id];
-    if (dir === undefined) throw fail(grpc.status.NOT_FOUND, `unknown store ${id}`);
+    if (dir === undefined) throw fail(Status.NOT_FOUND, `unknown store ${id}`);
     return dir;
   };
   const failed = (method: string, err: unknown): Fail => {
     const st = asStatus(err);
-    log(`content: ${method}: ${grpc.status[st.code]}: ${st.details}`);
+    log(`content: ${method}: ${statusName(st.code)}: ${st.details}`);
     return st;
   };
   const unary =
-    <R>(method: string, fn: (call: grpc.ServerUnaryCall<R, unknown>) => Promise<unknown>) =>
-    (call: grpc.ServerUnaryCall<R, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+    <R>(method: string, fn: (call: UnaryCall<R>) => Promise<unknown>) =>
+    (call: UnaryCall<R>, cb: UnaryCallback<unknown>) =>
       fn(call).then((res) => cb(null, res), (err) => cb(failed(method, err), null));
 
-  const implementation: grpc.UntypedServiceImplementation = {
+  const implementation: ServiceImpl = {
     info: unary<InfoRequest>(
       "info",
       async (call) => ({ info: await info(storeOf(call), call.request.digest) }),
@@ -74,7 +82,7 @@ export function contentAttachable(stores: Record<string, string>, opts: ContentO
     }),
     status: unary<{ ref: string }>("status", (call) => {
       const w = writing.get(`${storeOf(call)}\0${call.request.ref}`);
-      if (!w) return Promise.reject(fail(grpc.status.NOT_FOUND, `ref ${call.request.ref}: not found`));
+      if (!w) return Promise.reject(fail(Status.NOT_FOUND, `ref ${call.request.ref}: not found`));
       return Promise.resolve({ status: w.status() });
     }),
     listStatuses: unary<unknown>("listStatuses", (call) => {
@@ -89,7 +97,7 @@ export function contentAttachable(stores: Record<string, string>, opts: ContentO
       await fsp.rm(ingestDir(dir, call.request.ref), { recursive: true, force: true });
       return {};
     }),
-    list: (call: grpc.ServerWritableStream<unknown, unknown>) =>
+    list: (call: ServerCall<unknown>) =>
       void (async () => {
         const dir = storeOf(call);
         const names = await fsp.readdir(join(dir, "blobs", "sha256")).catch(() => [] as string[]);
@@ -98,9 +106,9 @@ export function contentAttachable(stores: Record<string, string>, opts: ContentO
         call.write({ info: infos.filter(Boolean) });
         call.end();
       })().catch((err) => call.emit("error", failed("list", err))),
-    read: (call: grpc.ServerWritableStream<ReadContentRequest, unknown>) =>
+    read: (call: ServerCall<ReadContentRequest>) =>
       void read(call, storeOf, log).catch((err) => call.emit("error", failed("read", err))),
-    write: (call: grpc.ServerDuplexStream<WriteContentRequest, unknown>) =>
+    write: (call: ServerCall<WriteContentRequest>) =>
       void write(call, storeOf, writing, log).then(
         () => call.end(),
         (err) => call.emit("error", failed("write", err)),
@@ -113,18 +121,16 @@ function asStatus(err: unknown): Fail {
   if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "number") {
     return err as Fail;
   }
-  const code = (err as NodeJS.ErrnoException)?.code === "ENOENT"
-    ? grpc.status.NOT_FOUND
-    : grpc.status.INTERNAL;
+  const code = (err as NodeJS.ErrnoException)?.code === "ENOENT" ? Status.NOT_FOUND : Status.INTERNAL;
   return fail(code, (err as Error)?.message ?? String(err));
 }
 
 async function blobPath(dir: string, digest: string, mustExist: boolean): Promise<string> {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m) throw fail(grpc.status.INVALID_ARGUMENT, `invalid digest "${digest}"`);
+  if (!m) throw fail(Status.INVALID_ARGUMENT, `invalid digest "${digest}"`);
   const path = join(dir, "blobs", "sha256", m[1]);
   if (mustExist && !(await fsp.stat(path).catch(() => undefined))?.isFile()) {
-    throw fail(grpc.status.NOT_FOUND, `content ${digest}: not found`);
+    throw fail(Status.NOT_FOUND, `content ${digest}: not found`);
   }
   return path;
 }
@@ -141,7 +147,7 @@ async function info(dir: string, digest: string) {
 }
 
 async function read(
-  call: grpc.ServerWritableStream<ReadContentRequest, unknown>,
+  call: ServerCall<ReadContentRequest>,
   storeOf: (c: typeof call) => string,
   log: (m: string) => void,
 ): Promise<void> {
@@ -224,7 +230,7 @@ class Ingest {
 // The containerd content server's Write: the first request opens the writer for its ref (ALREADY_EXISTS when the
 // expected blob is there), then each STAT/WRITE/COMMIT gets one reply with the offset (and digest).
 async function write(
-  call: grpc.ServerDuplexStream<WriteContentRequest, unknown>,
+  call: ServerCall<WriteContentRequest>,
   storeOf: (c: typeof call) => string,
   writing: Map<string, Ingest>,
   log: (m: string) => void,
@@ -236,12 +242,12 @@ async function write(
     // Not `for await (… of call)`: leaving that loop destroys the call before its status is sent.
     for await (const req of readMessages(call)) {
       if (!w) {
-        if (!req.ref) throw fail(grpc.status.INVALID_ARGUMENT, "first message must have a reference");
+        if (!req.ref) throw fail(Status.INVALID_ARGUMENT, "first message must have a reference");
         if (req.expected && await fsp.stat(await blobPath(dir, req.expected, false)).catch(() => undefined)) {
-          throw fail(grpc.status.ALREADY_EXISTS, `content ${req.expected}: already exists`);
+          throw fail(Status.ALREADY_EXISTS, `content ${req.expected}: already exists`);
         }
         key = `${dir}\0${req.ref}`;
-        if (writing.has(key)) throw fail(grpc.status.UNAVAILABLE, `ref ${req.ref} locked: unavailable`);
+        if (writing.has(key)) throw fail(Status.UNAVAILABLE, `ref ${req.ref} locked: unavailable`);
         const idir = ingestDir(dir, req.ref);
         await fsp.rm(idir, { recursive: true, force: true });
         await fsp.mkdir(idir, { recursive: true });
@@ -254,7 +260,7 @@ async function write(
       if (req.action !== WriteAction.STAT) {
         const at = Number(req.offset);
         if (at > 0 && at !== w.offset) {
-          throw fail(grpc.status.OUT_OF_RANGE, `write @${at} must occur at current offset ${w.offset}`);
+          throw fail(Status.OUT_OF_RANGE, `write @${at} must occur at current offset ${w.offset}`);
         }
         if (at === 0 && w.offset > 0) {
           await w.flush();
@@ -288,18 +294,18 @@ async function write(
 
 async function commit(dir: string, w: Ingest, log: (m: string) => void): Promise<string> {
   if (w.total > 0 && w.total !== w.offset) {
-    throw fail(grpc.status.FAILED_PRECONDITION, `unexpected commit size ${w.offset}, expected ${w.total}`);
+    throw fail(Status.FAILED_PRECONDITION, `unexpected commit size ${w.offset}, expected ${w.total}`);
   }
   await w.flush();
   const digest = `sha256:${w.hash.copy().digest("hex")}`;
   if (w.expected && w.expected !== digest) {
-    throw fail(grpc.status.FAILED_PRECONDITION, `unexpected commit digest ${digest}, expected ${w.expected}`);
+    throw fail(Status.FAILED_PRECONDITION, `unexpected commit digest ${digest}, expected ${w.expected}`);
   }
   await w.file.sync();
   await w.file.close();
   const target = await blobPath(dir, digest, false);
   if (await fsp.stat(target).catch(() => undefined)) {
-    throw fail(grpc.status.ALREADY_EXISTS, `content ${digest}: already exists`);
+    throw fail(Status.ALREADY_EXISTS, `content ${digest}: already exists`);
   }
   await fsp.mkdir(join(target, ".."), { recursive: true });
   await fsp.rename(w.path, target);

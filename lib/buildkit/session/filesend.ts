@@ -3,7 +3,7 @@
  * `buildkit-attachable-exporter-id` = its index in SolveRequest.exporters; absent before v0.13, meaning 0).
  * tar/oci/docker exporters send a tarball as BytesMessages; the local exporter sends fsutil Packets instead.
  */
-import * as grpc from "@grpc/grpc-js";
+import { type ServerCall, Status } from "../../h2/grpc_server.ts";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { FileSend } from "../gen/moby/filesync/v1/filesync_pb.ts";
@@ -31,18 +31,18 @@ export function fileSendAttachable(
   targets: (ExportTarget | undefined)[],
   opts: FileSendOptions = {},
 ): Attachable {
-  const diffCopy = rawMethod(methodPath(FileSend.method.diffCopy), "DiffCopy");
+  const diffCopy = rawMethod(methodPath(FileSend.method.diffCopy));
   return {
     definition: { diffCopy },
     implementation: {
-      diffCopy: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => void serve(call, targets, opts),
+      diffCopy: (call: ServerCall<Buffer>) => void serve(call, targets, opts),
     },
     methods: [diffCopy.path],
   };
 }
 
 async function serve(
-  call: grpc.ServerDuplexStream<Buffer, Buffer>,
+  call: ServerCall<Buffer>,
   targets: (ExportTarget | undefined)[],
   opts: FileSendOptions,
 ): Promise<void> {
@@ -51,7 +51,7 @@ async function serve(
   const id = idText === undefined ? 0 : Number.parseInt(idText, 10) || 0;
   const target = targets[id];
   if (!target) {
-    w.fail({ code: grpc.status.NOT_FOUND, details: `exporter ${id} not found` });
+    w.fail({ code: Status.NOT_FOUND, details: `exporter ${id} not found` });
     return;
   }
   try {
@@ -62,14 +62,14 @@ async function serve(
     opts.onDone?.(id, bytes);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    w.fail({ code: grpc.status.UNKNOWN, details: e.message });
+    w.fail({ code: Status.UNKNOWN, details: e.message });
     opts.onDone?.(id, 0, e);
   }
 }
 
 // Until the daemon half-closes: then the target is flushed (the daemon waits for our OK before going on).
 async function receiveStream(
-  call: grpc.ServerDuplexStream<Buffer, Buffer>,
+  call: ServerCall<Buffer>,
   target: Extract<ExportTarget, { kind: "stream" }>,
 ): Promise<number> {
   const md: Record<string, string> = {};
@@ -112,7 +112,7 @@ function drained(out: Writable): Promise<void> {
 }
 
 async function receiveDir(
-  call: grpc.ServerDuplexStream<Buffer, Buffer>,
+  call: ServerCall<Buffer>,
   w: Writer,
   dest: string,
 ): Promise<number> {

@@ -2,7 +2,7 @@
  * FileSync: buildkitd pulls the named local directories (`context`, `dockerfile`) through DiffCopy. We are the
  * fsutil sender: STAT every entry of the filtered tree, then serve REQuested files as DATA chunks, until FIN.
  */
-import * as grpc from "@grpc/grpc-js";
+import { type Metadata, type ServerCall, Status } from "../../h2/grpc_server.ts";
 import { promises as fsp } from "node:fs";
 import { FileSync } from "../gen/moby/filesync/v1/filesync_pb.ts";
 import { methodPath } from "../grpc_service.ts";
@@ -42,25 +42,20 @@ export interface FileSyncOptions {
 
 /** Serve the local directories `dirs` (name → host path) to buildkitd. */
 export function fileSyncAttachable(dirs: Record<string, string>, opts: FileSyncOptions = {}): Attachable {
-  const diffCopy = rawMethod(methodPath(FileSync.method.diffCopy), "DiffCopy");
+  const diffCopy = rawMethod(methodPath(FileSync.method.diffCopy));
   return {
     definition: { diffCopy },
     implementation: {
-      diffCopy: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => void serveDiffCopy(call, dirs, opts),
+      diffCopy: (call: ServerCall<Buffer>) => void serveDiffCopy(call, dirs, opts),
     },
     methods: [diffCopy.path],
   };
 }
 
-/**
- * Metadata values of `key`, URL-query-unescaped when the daemon marked them `<key>-encoded` (non-ASCII). grpc-go
- * sends one header per value, but Node's http2 (and so Deno's) joins repeated headers with ", " before grpc-js
- * sees them, so values are split there again; a pattern that itself holds ", " cannot be told apart (with
- * non-ASCII values the daemon escapes every value, and the split is exact).
- */
-export function metadataValues(md: grpc.Metadata, key: string): string[] {
-  const values = md.get(key).flatMap((v) => String(v).split(", "));
-  const encoded = md.get(`${key}-encoded`).map(String);
+/** Metadata values of `key`, URL-query-unescaped when the daemon marked them `<key>-encoded` (non-ASCII). */
+export function metadataValues(md: Metadata, key: string): string[] {
+  const values = md.get(key);
+  const encoded = md.get(`${key}-encoded`);
   if (!encoded.length || !/^(1|t|true)$/i.test(encoded[0])) return values;
   return values.map((v) => {
     try {
@@ -72,7 +67,7 @@ export function metadataValues(md: grpc.Metadata, key: string): string[] {
 }
 
 async function serveDiffCopy(
-  call: grpc.ServerDuplexStream<Buffer, Buffer>,
+  call: ServerCall<Buffer>,
   dirs: Record<string, string>,
   opts: FileSyncOptions,
 ): Promise<void> {
@@ -80,7 +75,7 @@ async function serveDiffCopy(
   const name = metadataValues(md, "dir-name")[0] ?? "";
   const root = Object.hasOwn(dirs, name) ? dirs[name] : undefined;
   if (root === undefined) {
-    call.emit("error", { code: grpc.status.NOT_FOUND, details: `no access allowed to dir "${name}"` });
+    call.emit("error", { code: Status.NOT_FOUND, details: `no access allowed to dir "${name}"` });
     return;
   }
   const filter: FilterOptions = {
@@ -99,7 +94,7 @@ async function serveDiffCopy(
 }
 
 class Sender {
-  readonly #call: grpc.ServerDuplexStream<Buffer, Buffer>;
+  readonly #call: ServerCall<Buffer>;
   readonly #w: Writer;
   readonly #stats: SyncStats;
   readonly #files = new Map<number, string>();
@@ -108,7 +103,7 @@ class Sender {
   #done = false;
   #settle!: { resolve(): void; reject(err: Error): void };
 
-  constructor(call: grpc.ServerDuplexStream<Buffer, Buffer>, stats: SyncStats) {
+  constructor(call: ServerCall<Buffer>, stats: SyncStats) {
     this.#call = call;
     this.#w = new Writer(call);
     this.#stats = stats;
@@ -212,7 +207,7 @@ class Sender {
     this.#done = true;
     if (tell && !this.#w.closed) {
       const errPacket = controlPacket(PacketType.PACKET_ERR, 0, Buffer.from(err.message));
-      this.#w.fail({ code: grpc.status.UNKNOWN, details: err.message }, errPacket);
+      this.#w.fail({ code: Status.UNKNOWN, details: err.message }, errPacket);
     } else {
       this.#w.abandon();
     }

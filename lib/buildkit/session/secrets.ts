@@ -1,5 +1,5 @@
 /** Build secrets (`--secret`): what RUN --mount=type=secret receives, read from files or env vars when asked. */
-import * as grpc from "@grpc/grpc-js";
+import { type ServiceImpl, Status, type UnaryCall, type UnaryCallback } from "../../h2/grpc_server.ts";
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { UsageError, UserError } from "../../errors.ts";
@@ -90,17 +90,17 @@ export function secretsAttachable(
   const cwd = opts.cwd ?? process.cwd();
   // A later --secret with the same id replaces an earlier one, as in buildx.
   const byId = new Map(secrets.map((s) => [s.id, s.src ? { ...s, src: resolve(cwd, s.src) } : s]));
-  const implementation: grpc.UntypedServiceImplementation = {
+  const implementation: ServiceImpl = {
     getSecret(
-      call: grpc.ServerUnaryCall<GetSecretRequest, unknown>,
-      cb: grpc.sendUnaryData<Input<typeof GetSecretResponseSchema>>,
+      call: UnaryCall<GetSecretRequest>,
+      cb: UnaryCallback<Input<typeof GetSecretResponseSchema>>,
     ) {
       const id = call.request.ID;
       const spec = byId.get(id);
       if (!spec) {
         // NOT_FOUND (or UNIMPLEMENTED) is what buildkitd reads as "no such secret": an optional mount is then skipped.
         log(`secrets: ${id} requested, not provided`);
-        cb({ code: grpc.status.NOT_FOUND, details: `secret ${id} not found` }, null);
+        cb({ code: Status.NOT_FOUND, details: `secret ${id} not found` }, null);
         return;
       }
       readSecret(spec, env).then(
@@ -110,7 +110,7 @@ export function secretsAttachable(
         },
         (err: Error) => {
           log(`secrets: ${id} failed: ${err.message}`);
-          cb({ code: grpc.status.FAILED_PRECONDITION, details: err.message }, null);
+          cb({ code: Status.FAILED_PRECONDITION, details: err.message }, null);
         },
       );
     },

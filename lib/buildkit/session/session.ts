@@ -1,13 +1,15 @@
 /**
- * A BuildKit session: we open Control/Session and serve our own gRPC server over it (buildkitd is the HTTP/2
- * client and calls back into FileSync, FileSend, Auth, Secrets). Health is always served: buildkitd drops a
- * session whose health checks fail.
+ * A BuildKit session: we open Control/Session and serve gRPC over it (buildkitd is the HTTP/2 client and calls
+ * back into FileSync, FileSend, Auth, Secrets), on our own lean HTTP/2 server (lib/h2). Health is always served:
+ * buildkitd drops a session whose health checks fail.
  */
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
+import { H2ServerConnection } from "../../h2/connection.ts";
+import { GrpcServer, Status } from "../../h2/grpc_server.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { grpcService, methodPath } from "../grpc_service.ts";
-import { callToDuplex, type RawSessionCall } from "./tunnel.ts";
+import { type RawSessionCall, Tunnel } from "./tunnel.ts";
 import type { Attachable } from "./types.ts";
 
 export type { RawSessionCall } from "./tunnel.ts";
@@ -19,8 +21,6 @@ export interface SessionTransport {
   /** The error to report for a failed call (naming the daemon). */
   toError(err: unknown): Error;
 }
-
-const MiB = 1024 * 1024;
 
 /** Options of {@link startSession}. */
 export interface SessionOptions {
@@ -57,12 +57,9 @@ export function startSession(
   opts: SessionOptions = {},
 ): Session {
   const id = newId();
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 16 * MiB,
-    "grpc.max_send_message_length": 16 * MiB,
-  });
+  const server = new GrpcServer();
   server.addService(grpcService(Health), {
-    check: (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+    check: (_call: unknown, cb: (err: null, v: unknown) => void) =>
       cb(null, { status: HealthCheckResponse_ServingStatus.SERVING }),
   });
   const methods = [methodPath(Health.method.check)];
@@ -80,29 +77,32 @@ export function startSession(
   let closing = false;
   const ended = new Promise<void>((resolve, reject) => {
     call.on("status", (s: grpc.StatusObject) => {
-      if (s.code === grpc.status.OK || closing) resolve();
+      if (s.code === Status.OK || closing) resolve();
       else reject(transport.toError(Object.assign(new Error(s.details), s)));
     });
   });
   // A rejection nobody awaits yet must not crash the process; callers read it through `ended`.
   ended.catch(() => {});
-  const duplex = callToDuplex(call);
-  // The tunnel's own errors end up in the call's status; http2 must not see them as unhandled.
-  duplex.on("error", () => {});
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  injector.injectConnection(duplex);
+  // The tunnel's own errors end up in the call's status.
+  call.on("error", () => {});
+  const tunnel = new Tunnel(call);
+  const conn = new H2ServerConnection({
+    send: (parts) => tunnel.send(parts),
+    onStream: (stream) => server.serve(stream),
+  });
+  tunnel.attach(conn);
+  conn.start();
 
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
       closing = true;
-      duplex.end();
+      tunnel.end();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([ended.catch(() => {}), new Promise((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
-      injector.destroy();
-      server.forceShutdown();
-      duplex.destroy();
+      conn.close();
+      tunnel.destroy();
     })();
   return { id, methods, ended, close };
 }

@@ -2,7 +2,13 @@
  * SSH agent forwarding (`--ssh`, RUN --mount=type=ssh): buildkitd asks CheckAgent for an id, then opens one
  * ForwardAgent stream per connection inside the build, whose bytes we pipe to and from that id's agent socket.
  */
-import * as grpc from "@grpc/grpc-js";
+import {
+  type ServerCall,
+  type ServiceImpl,
+  Status,
+  type UnaryCall,
+  type UnaryCallback,
+} from "../../h2/grpc_server.ts";
 import { connect } from "node:net";
 import type { BytesMessage, CheckAgentRequest } from "../gen/moby/sshforward/v1/ssh_pb.ts";
 import { SSH } from "../gen/moby/sshforward/v1/ssh_pb.ts";
@@ -17,19 +23,19 @@ export function sshAttachable(
   agents: Record<string, string>,
   log: (m: string) => void = () => {},
 ): Attachable {
-  const implementation: grpc.UntypedServiceImplementation = {
-    checkAgent(call: grpc.ServerUnaryCall<CheckAgentRequest, unknown>, cb: grpc.sendUnaryData<unknown>) {
+  const implementation: ServiceImpl = {
+    checkAgent(call: UnaryCall<CheckAgentRequest>, cb: UnaryCallback<unknown>) {
       const id = call.request.ID || "default";
       if (agents[id] === undefined) {
-        cb({ code: grpc.status.NOT_FOUND, details: `unset ssh forward key ${id}` }, null);
+        cb({ code: Status.NOT_FOUND, details: `unset ssh forward key ${id}` }, null);
       } else cb(null, {});
     },
-    forwardAgent(call: grpc.ServerDuplexStream<BytesMessage, unknown>) {
+    forwardAgent(call: ServerCall<BytesMessage>) {
       const id = call.metadata.get(SSH_ID_HEADER).map(String)[0] || "default";
       const path = agents[id];
       if (path === undefined) {
         call.destroy(
-          Object.assign(new Error(`unset ssh forward key ${id}`), { code: grpc.status.NOT_FOUND }),
+          Object.assign(new Error(`unset ssh forward key ${id}`), { code: Status.NOT_FOUND }),
         );
         return;
       }
@@ -45,7 +51,7 @@ export function sshAttachable(
       sock.on("error", (err) => {
         log(`ssh: agent ${id}: ${err.message}`);
         call.destroy(
-          Object.assign(new Error(`ssh agent ${path}: ${err.message}`), { code: grpc.status.UNAVAILABLE }),
+          Object.assign(new Error(`ssh agent ${path}: ${err.message}`), { code: Status.UNAVAILABLE }),
         );
       });
       call.on("data", (m: BytesMessage) => {

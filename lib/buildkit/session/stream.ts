@@ -1,38 +1,26 @@
 /** Helpers for the session's bidi handlers: raw-bytes method definitions and a writer that honours backpressure. */
-import type * as grpc from "@grpc/grpc-js";
+import type { MethodDef, ServerCall, StatusObject } from "../../h2/grpc_server.ts";
 
 /** A bidi method whose messages stay raw Buffers (the handler frames and parses them itself). */
-export function rawMethod(path: string, name: string): grpc.MethodDefinition<Buffer, Buffer> {
+export function rawMethod(path: string): MethodDef {
   const raw = (b: Buffer) => b;
-  return {
-    path,
-    originalName: name,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: raw,
-    requestDeserialize: raw,
-    responseSerialize: raw,
-    responseDeserialize: raw,
-  };
+  return { path, requestStream: true, responseStream: true, requestDeserialize: raw, responseSerialize: raw };
 }
 
 /** The status a handler ends with. */
-export interface HandlerStatus {
-  code: grpc.status;
-  details: string;
-}
+export type HandlerStatus = StatusObject;
 
 /**
  * Writes to a server call, waiting for 'drain' when grpc-js's buffer is full, so a fast reader (the disk) cannot
  * pile a whole tree into memory. Once closed (ended, failed, or the peer went away) further sends are dropped.
  */
 export class Writer {
-  readonly #call: grpc.ServerDuplexStream<Buffer, Buffer>;
+  readonly #call: ServerCall<Buffer>;
   #closed = false;
   #drain?: Promise<void>;
   #wake?: () => void;
 
-  constructor(call: grpc.ServerDuplexStream<Buffer, Buffer>) {
+  constructor(call: ServerCall<Buffer>) {
     this.#call = call;
     const gone = () => this.abandon();
     call.once("cancelled", gone);
@@ -93,7 +81,7 @@ export class Writer {
  * would just stop, and a truncated export would look complete). Reading pauses the call while the consumer lags.
  */
 export async function* readMessages<T = Buffer>(
-  call: grpc.ServerDuplexStream<T, unknown>,
+  call: ServerCall<T>,
 ): AsyncGenerator<T> {
   const queue: T[] = [];
   let done = false;

@@ -1,110 +1,127 @@
-/** The Session call as a byte stream: BytesMessage payloads in both directions, so HTTP/2 can run over it. */
+/**
+ * The Session call as the byte pipe of the session's inner HTTP/2 connection: BytesMessage payloads both ways.
+ * Outgoing frames gathered in one turn of the event loop travel as one message; DATA is held back while too much
+ * is still queued in grpc-js (its write callbacks tell), so a fast disk cannot pile an upload into memory.
+ */
 import type * as grpc from "@grpc/grpc-js";
-import { Duplex } from "node:stream";
 import { GcPacer } from "../../runtime/gc.ts";
 import { bulkJit } from "../../runtime/jit.ts";
-import { WindowFix } from "./h2window.ts";
 import { decodeBytesMessage } from "./packets.ts";
 import { BufferPool } from "./pool.ts";
 
 /** The Session call with raw serializers: each message is an encoded BytesMessage. */
 export type RawSessionCall = grpc.ClientDuplexStream<Buffer, Buffer>;
 
-/** Writes gathered in one turn of the event loop travel as one message of up to this size. */
+/** What the tunnel carries: the connection inside it. */
+export interface TunnelPeer {
+  receive(bytes: Uint8Array): void;
+  setWritable(writable: boolean): void;
+  close(): void;
+}
+
+/** Messages carry up to this much. */
 const BATCH = 256 * 1024;
 /** Room for the BytesMessage header (tag + varint length) in front of a batch. */
 const HEAD = 5;
-const pool = new BufferPool(HEAD + BATCH, 8);
+const pool = new BufferPool(HEAD + BATCH, 16);
+/** Bytes handed to grpc-js and not yet written out, above which DATA waits (and below which it resumes). */
+const HIGH = 2 * 1024 * 1024;
+const LOW = 1024 * 1024;
 /** Collections while data flows (see runtime/gc.ts): after this many bytes, at most every 250 ms. */
 const GC_EVERY = 32 * 1024 * 1024;
 const GC_MIN_MS = 250;
 /** After this many bytes either way the transfer is a bulk one and its hot loops deserve the JIT (runtime/jit.ts). */
 const BULK_BYTES = 8 * 1024 * 1024;
 
-/**
- * Wrap the Session call as a Duplex for our HTTP/2 server. The tunnel applies no backpressure of its own: the
- * HTTP/2 connection inside is flow-controlled end to end (nothing beyond the peer's window is ever written), and
- * pausing the tunnel would deadlock it: Bun's http2 stops reading while its writes wait, and buildkitd stops
- * reading while its control frames (window updates, ping acks) cannot be delivered. buildkitd's frames pass
- * through WindowFix (see h2window.ts). Destroying the Duplex cancels the call.
- */
-export function callToDuplex(call: RawSessionCall): Duplex {
-  let ended = false;
-  let batch: Buffer | undefined;
-  let used = 0;
-  let scheduled = false;
-  const gc = new GcPacer(GC_EVERY, GC_MIN_MS);
-  let moved = 0;
-  const count = (n: number) => {
-    if (moved < BULK_BYTES && (moved += n) >= BULK_BYTES) bulkJit();
-  };
+/** Carries bytes between the Session call and `peer`. */
+export class Tunnel {
+  readonly #call: RawSessionCall;
+  #peer?: TunnelPeer;
+  #batch?: Buffer;
+  #used = 0;
+  #scheduled = false;
+  #inFlight = 0;
+  #held = false;
+  #ended = false;
+  #moved = 0;
+  readonly #gc = new GcPacer(GC_EVERY, GC_MIN_MS);
 
-  const send = (msg: Buffer, release?: () => void) => {
-    call.write(msg, release);
-    gc.note(msg.length);
-    count(msg.length);
-  };
-  const flush = () => {
-    scheduled = false;
-    if (!batch || used === 0) return;
-    const buf = batch;
-    const n = used;
-    batch = undefined;
-    used = 0;
-    send(buf.subarray(writeHeader(buf, n), HEAD + n), () => pool.give(buf));
-  };
-  const add = (chunk: Buffer) => {
-    if (chunk.length > BATCH) {
-      flush();
-      send(frame(chunk));
-      return;
-    }
-    if (batch && used + chunk.length > BATCH) flush();
-    batch ??= pool.take();
-    chunk.copy(batch, HEAD + used);
-    used += chunk.length;
-    if (used === BATCH) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
+  constructor(call: RawSessionCall) {
+    this.#call = call;
+  }
 
-  const d: Duplex = new Duplex({
-    write(chunk: Buffer, _enc, cb) {
-      fix.outbound(chunk);
-      add(chunk);
-      cb();
-    },
-    writev(chunks, cb) {
-      for (const { chunk } of chunks) {
-        fix.outbound(chunk as Buffer);
-        add(chunk as Buffer);
+  /** Start carrying bytes to and from `peer`. */
+  attach(peer: TunnelPeer): void {
+    this.#peer = peer;
+    this.#call.on("data", (msg: Buffer) => {
+      this.#count(msg.length);
+      peer.receive(decodeBytesMessage(msg));
+    });
+    this.#call.on("end", () => peer.close());
+    this.#call.on("error", () => peer.close());
+  }
+
+  /** Bytes to buildkitd (copied before this returns). */
+  send(parts: Uint8Array[]): void {
+    if (this.#ended) return;
+    for (const p of parts) {
+      let at = 0;
+      while (at < p.length) {
+        this.#batch ??= pool.take();
+        const n = Math.min(p.length - at, BATCH - this.#used);
+        this.#batch.set(at === 0 && n === p.length ? p : p.subarray(at, at + n), HEAD + this.#used);
+        this.#used += n;
+        at += n;
+        if (this.#used === BATCH) this.#flush();
       }
-      cb();
-    },
-    final(cb) {
-      flush();
-      ended = true;
-      call.end();
-      cb();
-    },
-    read() {},
-    destroy(err, cb) {
-      if (!ended) call.cancel();
-      cb(err);
-    },
-  });
-  const fix = new WindowFix("server", (b) => d.push(b));
-  call.on("data", (msg: Buffer) => {
-    count(msg.length);
-    const data = decodeBytesMessage(msg);
-    for (const b of fix.inbound(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) d.push(b);
-  });
-  call.on("end", () => d.push(null));
-  call.on("error", (err) => d.destroy(err));
-  // Deno's node:http2 calls socket.unref()/ref() without checking they exist.
-  return Object.assign(d, { unref: () => d, ref: () => d });
+    }
+    if (this.#used > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  /** Half-close toward buildkitd (it then ends the session). */
+  end(): void {
+    if (this.#ended) return;
+    this.#flush();
+    this.#ended = true;
+    this.#call.end();
+  }
+
+  /** Cancel the call. */
+  destroy(): void {
+    this.#ended = true;
+    this.#call.cancel();
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const buf = this.#batch;
+    const n = this.#used;
+    if (!buf || n === 0 || this.#ended) return;
+    this.#batch = undefined;
+    this.#used = 0;
+    this.#inFlight += n;
+    this.#gc.note(n);
+    this.#count(n);
+    this.#call.write(buf.subarray(writeHeader(buf, n), HEAD + n), () => {
+      pool.give(buf);
+      this.#inFlight -= n;
+      if (this.#held && this.#inFlight <= LOW) {
+        this.#held = false;
+        this.#peer?.setWritable(true);
+      }
+    });
+    if (!this.#held && this.#inFlight >= HIGH) {
+      this.#held = true;
+      this.#peer?.setWritable(false);
+    }
+  }
+
+  #count(n: number): void {
+    if (this.#moved < BULK_BYTES && (this.#moved += n) >= BULK_BYTES) bulkJit();
+  }
 }
 
 // The BytesMessage header for `n` payload bytes, right-aligned in the HEAD bytes before them; returns its start.
@@ -121,10 +138,4 @@ function writeHeader(buf: Buffer, n: number): number {
   buf[start] = 0x0a;
   for (let i = 0; i < len.length; i++) buf[start + 1 + i] = len[i];
   return start;
-}
-
-function frame(data: Buffer): Buffer {
-  const buf = Buffer.allocUnsafe(HEAD + data.length);
-  data.copy(buf, HEAD);
-  return buf.subarray(writeHeader(buf, data.length));
 }
