@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BytesMessageSchema } from "../gen/moby/filesync/v1/filesync_pb.ts";
+import { PacketSchema } from "../gen/fsutil/types/wire_pb.ts";
 import {
   controlPacket,
   DATA_HEADROOM,
@@ -47,6 +48,39 @@ Deno.test("STAT, end of listing, REQ, FIN and ERR packets", () => {
   assert.equal(
     Buffer.from(decodePacket(controlPacket(PacketType.PACKET_ERR, 0, Buffer.from("boom"))).data).toString(),
     "boom",
+  );
+});
+
+Deno.test("hand-encoded STAT packets are byte for byte what the generated code writes", () => {
+  const base = {
+    path: "a/b",
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size: 0n,
+    modTime: 0n,
+    linkname: "",
+    devmajor: 0n,
+    devminor: 0n,
+  };
+  const cases = [
+    base,
+    { ...base, path: "x", mode: 0x800001ed, uid: 1000, gid: 65534, size: 3n, modTime: 1700000000123456789n },
+    { ...base, path: "dir/ünïcødé 文件", mode: 0x8000_01ff, size: (1n << 40n) + 7n },
+    { ...base, path: "l", mode: 0x0800_01ff, linkname: "../target/€" },
+    { ...base, path: "dev", mode: 0x0400_0000 | 0x0020_0000 | 0o660, devmajor: 8n, devminor: 0xfff00n },
+    // Before 1970: a negative int64 is ten bytes.
+    { ...base, path: "old", modTime: -1n },
+    { ...base, path: "old2", modTime: -86400_000_000_000n, uid: 0xffffffff, gid: 0x7fffffff },
+    { ...base, path: "p".repeat(300), size: (1n << 63n) - 1n },
+  ];
+  for (const stat of cases) {
+    const generated = toBinary(PacketSchema, create(PacketSchema, { type: PacketType.PACKET_STAT, stat }));
+    assert.deepEqual(new Uint8Array(statPacket(stat)), generated, stat.path);
+  }
+  assert.deepEqual(
+    new Uint8Array(statPacket()),
+    toBinary(PacketSchema, create(PacketSchema, { type: PacketType.PACKET_STAT })),
   );
 });
 
