@@ -8,6 +8,17 @@ import { type Bridge, openBridge } from "../transport/bridge.ts";
 
 const MiB = 1024 * 1024;
 
+/**
+ * grpc-js's backoff timers move a Date with the local-time get/setMilliseconds, and the first local-time
+ * operation of a process loads the time-zone database (~3 ms of a small build, spent on a timer). Time-zone
+ * offsets are whole seconds, so the UTC methods do the same arithmetic (start + delay), exact across DST folds too.
+ */
+export function useUtcMilliseconds(): void {
+  Date.prototype.getMilliseconds = Date.prototype.getUTCMilliseconds;
+  Date.prototype.setMilliseconds = Date.prototype.setUTCMilliseconds;
+}
+useUtcMilliseconds();
+
 /** Channel options every BuildKit connection gets. */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // buildkitd's own limits; grpc-js would otherwise refuse replies over 4 MiB.
