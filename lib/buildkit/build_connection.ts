@@ -1,14 +1,10 @@
 /**
- * The connection a build runs on: a channel to the daemon whose frames pass through WindowFix (flowfix.ts), with the
- * Session call made with raw serializers so the bulk of an upload is framed without extra copies.
+ * The connection a build runs on: our own HTTP/2 gRPC client to the daemon (h2_channel.ts), carrying the
+ * readiness probe, Solve, Status and the Session, whose bytes the session layer frames itself.
  */
-import * as grpc from "@grpc/grpc-js";
 import type { Endpoint } from "../transport/types.ts";
-import { openChannel } from "./channel.ts";
 import { BuildkitClient } from "./client.ts";
-import { Control } from "./gen/moby/buildkit/v1/control_pb.ts";
-import { methodPath } from "./grpc_service.ts";
-import { fixStream, flowFixedStream } from "./flowfix.ts";
+import { openH2Channel } from "./h2_channel.ts";
 import type { RawSessionCall, SessionTransport } from "./session/session.ts";
 
 /** A client for Solve/Status and a transport for the session, sharing one connection. */
@@ -20,22 +16,11 @@ export interface BuildConnection {
 }
 
 /** Open a build connection to the daemon at `endpoint` (lazily: the first call dials). */
-export async function openBuildConnection(endpoint: Endpoint): Promise<BuildConnection> {
-  const channel = endpoint.kind === "address"
-    ? await openChannel(endpoint, { wrapSocket: fixStream })
-    : await openChannel(flowFixedStream(endpoint));
-  const client = new BuildkitClient(endpoint, channel);
-  const raw = (b: Buffer) => b;
-  const path = methodPath(Control.method.session);
+export function openBuildConnection(endpoint: Endpoint): Promise<BuildConnection> {
+  const client = new BuildkitClient(endpoint, openH2Channel(endpoint));
   const session: SessionTransport = {
-    open(metadata): RawSessionCall {
-      const md = new grpc.Metadata();
-      for (const [key, value] of Object.entries(metadata)) {
-        for (const v of Array.isArray(value) ? value : [value]) md.add(key, v);
-      }
-      return channel.client.makeBidiStreamRequest(path, raw, raw, md, {});
-    },
+    open: (metadata): RawSessionCall => client.session(metadata),
     toError: (err) => client.toError(err, "Session"),
   };
-  return { client, session, close: () => client.close() };
+  return Promise.resolve({ client, session, close: () => client.close() });
 }

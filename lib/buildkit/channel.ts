@@ -1,10 +1,19 @@
-/** Turns an Endpoint into a grpc-js Client: direct dial for addresses, a unix-socket bridge for byte streams. */
+/**
+ * Turns an Endpoint into a grpc-js Client (direct dial for addresses, a unix-socket bridge for byte streams) and
+ * that into the client's RpcChannel. Builds use h2_channel.ts instead; this one serves the commands that manage
+ * a daemon (du, prune, builder info…), where grpc-js's reconnecting channel is worth its start-up.
+ */
 import * as grpc from "@grpc/grpc-js";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { checkServerIdentity } from "node:tls";
 import type { Endpoint } from "../transport/types.ts";
+import { sleep } from "./poll.ts";
 import { type Bridge, openBridge } from "../transport/bridge.ts";
+import { grpcMethod, type Input, type TypedMethod } from "./grpc_service.ts";
+import type { CallOptions, RpcChannel, RpcStream } from "./rpc.ts";
+import type { RawSessionCall } from "./session/tunnel.ts";
 
 const MiB = 1024 * 1024;
 
@@ -146,4 +155,110 @@ export function targetHost(target: string): string | undefined {
   if (v6) return v6[1];
   const i = t.lastIndexOf(":");
   return i > 0 && t.indexOf(":") === i ? t.slice(0, i) : t;
+}
+
+/** The RpcChannel over a grpc-js channel. */
+export function grpcJsRpc(channel: Channel): RpcChannel {
+  const calls = new Set<grpc.Call>();
+  const track = <C extends grpc.Call>(call: C): C => {
+    calls.add(call);
+    call.once("status", () => calls.delete(call));
+    return call;
+  };
+  const client = channel.client;
+  return {
+    unary<I extends DescMessage, O extends DescMessage>(
+      method: TypedMethod<I, O>,
+      request: Input<I>,
+      opts: CallOptions,
+    ): Promise<MessageShape<O>> {
+      const def = grpcMethod(method);
+      return new Promise((resolve, reject) => {
+        const call = client.makeUnaryRequest(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize,
+          request,
+          metadataOf(opts),
+          callOptions(opts),
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        );
+        track(call);
+        cancelOn(opts.signal, call);
+      });
+    },
+    serverStream<I extends DescMessage, O extends DescMessage>(
+      method: TypedMethod<I, O>,
+      request: Input<I>,
+      opts: CallOptions,
+    ): RpcStream<MessageShape<O>> {
+      const def = grpcMethod(method);
+      const call = client.makeServerStreamRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        metadataOf(opts),
+        callOptions(opts),
+      );
+      track(call);
+      cancelOn(opts.signal, call);
+      return call as unknown as RpcStream<MessageShape<O>>;
+    },
+    rawBidi(path: string, opts: CallOptions): RawSessionCall {
+      const raw = (b: Buffer) => b;
+      const call = client.makeBidiStreamRequest(path, raw, raw, metadataOf(opts), callOptions(opts));
+      track(call);
+      cancelOn(opts.signal, call);
+      return call;
+    },
+    // Wake as soon as the channel changes state (e.g. becomes READY when grpc-js's own reconnect succeeds):
+    // fail-fast calls during grpc-js's reconnect backoff would otherwise add up to a second.
+    pause(ms: number, signal?: AbortSignal): Promise<void> {
+      const ch = client.getChannel();
+      const state = ch.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY || state === grpc.connectivityState.SHUTDOWN) {
+        return sleep(ms, signal);
+      }
+      return new Promise((resolve) => {
+        const done = () => {
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        signal?.addEventListener("abort", done, { once: true });
+        ch.watchConnectivityState(state, Date.now() + ms, done);
+      });
+    },
+    get streamError() {
+      return channel.bridge?.lastError;
+    },
+    async close() {
+      for (const call of calls) call.cancel();
+      calls.clear();
+      await channel.close();
+    },
+  };
+}
+
+function metadataOf(opts: CallOptions): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [key, value] of Object.entries(opts.metadata ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) md.add(key, v);
+  }
+  return md;
+}
+
+function callOptions(opts: CallOptions): grpc.CallOptions {
+  return opts.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
+}
+
+function cancelOn(signal: AbortSignal | undefined, call: grpc.Call): void {
+  if (!signal) return;
+  if (signal.aborted) {
+    call.cancel();
+    return;
+  }
+  const onAbort = () => call.cancel();
+  signal.addEventListener("abort", onAbort, { once: true });
+  call.once("status", () => signal.removeEventListener("abort", onAbort));
 }

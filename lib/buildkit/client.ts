@@ -1,12 +1,11 @@
 /** The BuildKit Control client: connect to an Endpoint, ask what the daemon is, manage its cache, run builds. */
-import * as grpc from "@grpc/grpc-js";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { Status } from "../h2/status.ts";
 import { InterruptedError, UserError } from "../errors.ts";
 import { type Endpoint, HelperFailedError } from "../transport/types.ts";
-import { type Channel, type ChannelOptions, openChannel } from "./channel.ts";
+import type { ChannelOptions } from "./channel.ts";
 import { BuildkitError, type ErrorContext, toBuildkitError } from "./errors.ts";
 import {
-  type BytesMessageSchema,
   Control,
   type SolveRequestSchema,
   type SolveResponse,
@@ -19,7 +18,7 @@ import {
   type SolveRequestSchema as GatewaySolveRequestSchema,
 } from "./gen/moby/buildkit/v1/frontend/gateway_pb.ts";
 import type { Input, TypedMethod } from "./grpc_service.ts";
-import { poll, PollTimeoutError, sleep } from "./poll.ts";
+import { poll, PollTimeoutError } from "./poll.ts";
 import {
   type BuildkitInfo,
   msToNs,
@@ -30,16 +29,15 @@ import {
   type UsageRecord,
   type Worker,
 } from "./records.ts";
-import { bidiStream, type CallOptions, serverStream, unary } from "./rpc.ts";
+import { methodPath } from "./grpc_service.ts";
+import type { CallOptions, RpcChannel } from "./rpc.ts";
+import type { RawSessionCall } from "./session/tunnel.ts";
 
 export type { BuildkitInfo, GcPolicy, Platform, UsageRecord, Worker } from "./records.ts";
 export type { CallOptions } from "./rpc.ts";
 
-/** The raw Session call: BytesMessage chunks of the session's HTTP/2 byte stream, both ways. */
-export type SessionCall = grpc.ClientDuplexStream<
-  Input<typeof BytesMessageSchema>,
-  MessageShape<typeof BytesMessageSchema>
->;
+/** The raw Session call: encoded BytesMessages carrying the session's HTTP/2 byte stream, both ways. */
+export type SessionCall = RawSessionCall;
 
 /** Options for {@link connect}. */
 export type ConnectOptions = ChannelOptions;
@@ -62,22 +60,22 @@ export interface WaitReadyOptions {
   signal?: AbortSignal;
 }
 
-/** Connect to buildkitd at `endpoint` (lazily: the first call dials); close() the client when done. */
+/** Connect to buildkitd at `endpoint` over grpc-js (lazily: the first call dials); close() the client when done. */
 export async function connect(endpoint: Endpoint, opts?: ConnectOptions): Promise<BuildkitClient> {
-  return new BuildkitClient(endpoint, await openChannel(endpoint, opts));
+  const { grpcJsRpc, openChannel } = await import("./channel.ts");
+  return new BuildkitClient(endpoint, grpcJsRpc(await openChannel(endpoint, opts)));
 }
 
 /** A connection to one buildkitd. Every method throws BuildkitError with a one-line message. */
 export class BuildkitClient {
   readonly #endpoint: Endpoint;
-  readonly #channel: Channel;
-  readonly #calls = new Set<grpc.Call>();
+  readonly #rpc: RpcChannel;
   #closed = false;
 
-  /** Use {@link connect}. */
-  constructor(endpoint: Endpoint, channel: Channel) {
+  /** Use {@link connect} (or build_connection.ts). */
+  constructor(endpoint: Endpoint, rpc: RpcChannel) {
     this.#endpoint = endpoint;
-    this.#channel = channel;
+    this.#rpc = rpc;
   }
 
   /** How the user knows this daemon: `tcp://host:port`, `docker-container://name`. */
@@ -91,7 +89,7 @@ export class BuildkitClient {
       const res = await this.#unary(Control.method.info, {}, opts);
       return toInfo(res.buildkitVersion);
     } catch (err) {
-      if (!(err instanceof BuildkitError) || err.code !== grpc.status.UNIMPLEMENTED) throw err;
+      if (!(err instanceof BuildkitError) || err.code !== Status.UNIMPLEMENTED) throw err;
     }
     const workers = await this.listWorkers(opts);
     return workers.find((w) => w.buildkitVersion)?.buildkitVersion ?? toInfo(undefined);
@@ -120,7 +118,7 @@ export class BuildkitClient {
       minFreeSpace: toInt64(opts.minFreeSpace ?? 0),
     };
     const deleted: UsageRecord[] = [];
-    const call = this.#track(serverStream(this.#channel.client, Control.method.prune, request, opts));
+    const call = this.#rpc.serverStream(Control.method.prune, request, opts);
     try {
       for await (const rec of call) deleted.push(toUsageRecord(rec as PbUsageRecord));
     } catch (err) {
@@ -143,8 +141,8 @@ export class BuildkitClient {
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         // A helper that is missing or failed on its own (no such pod) fails the same way on every retry.
-        isFatal: (err) => isFatal(err) || this.#channel.bridge?.lastError instanceof HelperFailedError,
-        pause: (ms, signal) => this.#pause(ms, signal),
+        isFatal: (err) => isFatal(err) || this.#rpc.streamError instanceof HelperFailedError,
+        pause: (ms, signal) => this.#rpc.pause(ms, signal),
       });
     } catch (err) {
       if (opts.signal?.aborted) throw new InterruptedError();
@@ -166,9 +164,7 @@ export class BuildkitClient {
    * then Return its result, which ends the build. Used for subrequests such as the Dockerfile lint.
    */
   gateway(ref: string, opts: CallOptions = {}) {
-    const metadata = new grpc.Metadata();
-    metadata.set("buildkit-controlapi-buildid", ref);
-    const o = { ...opts, metadata };
+    const o = { ...opts, metadata: { "buildkit-controlapi-buildid": ref } };
     return {
       solve: (req: Input<typeof GatewaySolveRequestSchema>) => this.#unary(LLBBridge.method.solve, req, o),
       return: (req: Input<typeof ReturnRequestSchema>) => this.#unary(LLBBridge.method.return, req, o),
@@ -177,7 +173,7 @@ export class BuildkitClient {
 
   /** Progress of the build `ref` as an async iterable; iteration throws BuildkitError on failure. */
   async *status(ref: string, opts: CallOptions = {}): AsyncGenerator<StatusResponse> {
-    const call = this.#track(serverStream(this.#channel.client, Control.method.status, { ref }, opts));
+    const call = this.#rpc.serverStream(Control.method.status, { ref }, opts);
     try {
       for await (const msg of call) yield msg as StatusResponse;
     } catch (err) {
@@ -189,17 +185,13 @@ export class BuildkitClient {
 
   /**
    * Open the Session byte pipe; `metadata` values that are arrays become one header each (buildkitd needs each
-   * exposed method as its own header). The raw grpc-js call is returned for the session layer to wrap.
+   * exposed method as its own header). Messages are encoded BytesMessages, for the session layer to frame.
    */
   session(
     metadata: Record<string, string | string[]>,
     opts: Omit<CallOptions, "metadata"> = {},
   ): SessionCall {
-    const md = new grpc.Metadata();
-    for (const [key, value] of Object.entries(metadata)) {
-      for (const v of Array.isArray(value) ? value : [value]) md.add(key, v);
-    }
-    return this.#track(bidiStream(this.#channel.client, Control.method.session, { ...opts, metadata: md }));
+    return this.#rpc.rawBidi(methodPath(Control.method.session), { ...opts, metadata });
   }
 
   /** Map an error from this client's calls to a BuildkitError naming the daemon. */
@@ -211,9 +203,7 @@ export class BuildkitClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#calls) call.cancel();
-    this.#calls.clear();
-    await this.#channel.close();
+    await this.#rpc.close();
   }
 
   async #unary<I extends DescMessage, O extends DescMessage>(
@@ -223,41 +213,17 @@ export class BuildkitClient {
   ): Promise<MessageShape<O>> {
     if (this.#closed) throw new BuildkitError(`client for buildkitd ${this.display} is closed`, undefined);
     try {
-      return await unary(this.#channel.client, method, request, opts);
+      return await this.#rpc.unary(method, request, opts);
     } catch (err) {
       throw this.#error(err, method.name);
     }
-  }
-
-  // Between readiness attempts, wake as soon as the channel changes state (e.g. becomes READY when grpc-js's own
-  // reconnect succeeds): fail-fast calls during grpc-js's reconnect backoff would otherwise add up to a second.
-  #pause(ms: number, signal?: AbortSignal): Promise<void> {
-    const channel = this.#channel.client.getChannel();
-    const state = channel.getConnectivityState(true);
-    if (state === grpc.connectivityState.READY || state === grpc.connectivityState.SHUTDOWN) {
-      return sleep(ms, signal);
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      signal?.addEventListener("abort", done, { once: true });
-      channel.watchConnectivityState(state, Date.now() + ms, done);
-    });
-  }
-
-  #track<C extends grpc.Call>(call: C): C {
-    this.#calls.add(call);
-    call.once("status", () => this.#calls.delete(call));
-    return call;
   }
 
   #error(err: unknown, method?: string): BuildkitError {
     const ctx: ErrorContext = { display: this.display, method };
     const ep = this.#endpoint;
     if (ep.kind === "address" && ep.tls) ctx.tls = { clientCert: Boolean(ep.tls.cert && ep.tls.key) };
-    const streamError = this.#channel.bridge?.lastError;
+    const streamError = this.#rpc.streamError;
     if (streamError) ctx.streamError = streamError;
     return toBuildkitError(err, ctx);
   }
@@ -266,9 +232,9 @@ export class BuildkitClient {
 // Retrying cannot fix an old daemon, a refused credential or a certificate that does not verify.
 function isFatal(err: unknown): boolean {
   if (!(err instanceof BuildkitError)) return false;
-  if (err.code === grpc.status.UNAVAILABLE) {
+  if (err.code === Status.UNAVAILABLE) {
     return /tls: certificate verify failed|altnames/.test(err.message);
   }
-  return err.code === grpc.status.UNIMPLEMENTED || err.code === grpc.status.PERMISSION_DENIED ||
-    err.code === grpc.status.UNAUTHENTICATED;
+  return err.code === Status.UNIMPLEMENTED || err.code === Status.PERMISSION_DENIED ||
+    err.code === Status.UNAUTHENTICATED;
 }

@@ -241,7 +241,10 @@ Deno.test("session() sends array metadata values as separate HTTP/2 header field
       ],
     });
     call.end();
-    await new Promise((resolve) => call.on("status", resolve).resume());
+    await new Promise((resolve) => {
+      call.on("status", resolve);
+      call.resume();
+    });
     const methods = raw.filter((_, i) => i % 2 === 1 && raw[i - 1] === "x-docker-expose-session-grpc-method");
     assert.deepEqual(methods, ["/grpc.health.v1.Health/Check", "/moby.filesync.v1.FileSync/DiffCopy"]);
   } finally {

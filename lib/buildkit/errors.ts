@@ -1,10 +1,10 @@
 /** gRPC failures from buildkitd turned into one-line messages a user can act on. */
-import { status } from "@grpc/grpc-js";
+import { Status as status, statusName } from "../h2/status.ts";
 import { oneLine, UserError } from "../errors.ts";
 
 /** A failed call to buildkitd; `code` is the gRPC status (undefined when the failure was not a gRPC status). */
 export class BuildkitError extends UserError {
-  constructor(message: string, readonly code: status | undefined, options?: { cause?: unknown }) {
+  constructor(message: string, readonly code: number | undefined, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "BuildkitError";
   }
@@ -79,7 +79,7 @@ export function describe(code: number, details: string, ctx: ErrorContext): stri
       } (a message exceeded the 16 MiB limit, or the daemon is out of resources)`;
     default:
       // The daemon's own text (e.g. a failed build step) is already what the user needs.
-      return oneLine(details) || `buildkitd ${d}: gRPC status ${status[code] ?? code}`;
+      return oneLine(details) || `buildkitd ${d}: gRPC status ${statusName(code)}`;
   }
 }
 

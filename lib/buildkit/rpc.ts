@@ -1,7 +1,10 @@
-/** Typed unary / server-stream / bidi calls on a grpc-js Client from protobuf-es method descriptors. */
-import * as grpc from "@grpc/grpc-js";
+/**
+ * What the BuildKit client needs from a gRPC channel, whichever carries it: grpc-js (channel.ts, for the
+ * commands that manage a daemon) or our own HTTP/2 client (h2_channel.ts, for builds, where start-up counts).
+ */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { grpcMethod, type Input, type TypedMethod } from "./grpc_service.ts";
+import type { Input, TypedMethod } from "./grpc_service.ts";
+import type { RawSessionCall } from "./session/tunnel.ts";
 
 /** Per-call options. */
 export interface CallOptions {
@@ -9,80 +12,35 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Deadline relative to now; absent means none (BuildKit's RPCs can run for hours). */
   timeoutMs?: number;
-  metadata?: grpc.Metadata;
+  /** Request metadata; an array value is sent as one header per item. */
+  metadata?: Record<string, string | string[]>;
 }
 
-/** One request, one response. */
-export function unary<I extends DescMessage, O extends DescMessage>(
-  client: grpc.Client,
-  method: TypedMethod<I, O>,
-  request: Input<I>,
-  opts: CallOptions = {},
-): Promise<MessageShape<O>> {
-  const def = grpcMethod(method);
-  return new Promise((resolve, reject) => {
-    const call = client.makeUnaryRequest(
-      def.path,
-      def.requestSerialize,
-      def.responseDeserialize,
-      request,
-      opts.metadata ?? new grpc.Metadata(),
-      callOptions(opts),
-      (err, res) => (err ? reject(err) : resolve(res!)),
-    );
-    cancelOn(opts.signal, call);
-  });
+/** A server-streaming call: its messages, iterated; cancel() ends it early. */
+export interface RpcStream<T> extends AsyncIterable<T> {
+  cancel(): void;
 }
 
-/** One request, a stream of responses, read as an async iterable (errors are thrown from the loop). */
-export function serverStream<I extends DescMessage, O extends DescMessage>(
-  client: grpc.Client,
-  method: TypedMethod<I, O>,
-  request: Input<I>,
-  opts: CallOptions = {},
-): grpc.ClientReadableStream<MessageShape<O>> {
-  const def = grpcMethod(method);
-  const call = client.makeServerStreamRequest(
-    def.path,
-    def.requestSerialize,
-    def.responseDeserialize,
-    request,
-    opts.metadata ?? new grpc.Metadata(),
-    callOptions(opts),
-  );
-  cancelOn(opts.signal, call);
-  return call;
-}
-
-/** A bidirectional stream (BuildKit's Session). */
-export function bidiStream<I extends DescMessage, O extends DescMessage>(
-  client: grpc.Client,
-  method: TypedMethod<I, O>,
-  opts: CallOptions = {},
-): grpc.ClientDuplexStream<Input<I>, MessageShape<O>> {
-  const def = grpcMethod(method);
-  const call = client.makeBidiStreamRequest(
-    def.path,
-    def.requestSerialize,
-    def.responseDeserialize,
-    opts.metadata ?? new grpc.Metadata(),
-    callOptions(opts),
-  );
-  cancelOn(opts.signal, call);
-  return call;
-}
-
-function callOptions(opts: CallOptions): grpc.CallOptions {
-  return opts.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
-}
-
-function cancelOn(signal: AbortSignal | undefined, call: grpc.Call): void {
-  if (!signal) return;
-  if (signal.aborted) {
-    call.cancel();
-    return;
-  }
-  const onAbort = () => call.cancel();
-  signal.addEventListener("abort", onAbort, { once: true });
-  call.once("status", () => signal.removeEventListener("abort", onAbort));
+/** A gRPC channel to one daemon. */
+export interface RpcChannel {
+  /** One request, one response; rejects with a gRPC-shaped error (code, details). */
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: TypedMethod<I, O>,
+    request: Input<I>,
+    opts: CallOptions,
+  ): Promise<MessageShape<O>>;
+  /** One request, a stream of responses. */
+  serverStream<I extends DescMessage, O extends DescMessage>(
+    method: TypedMethod<I, O>,
+    request: Input<I>,
+    opts: CallOptions,
+  ): RpcStream<MessageShape<O>>;
+  /** A bidirectional call whose messages stay bytes (the session tunnel frames them itself). */
+  rawBidi(path: string, opts: CallOptions): RawSessionCall;
+  /** Wait up to `ms` between readiness attempts (sooner when the connection changes state). */
+  pause(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Why the byte stream under the channel last failed, when the channel itself cannot tell. */
+  readonly streamError: Error | undefined;
+  /** Cancel open calls and close the connection. */
+  close(): Promise<void>;
 }

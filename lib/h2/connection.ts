@@ -1,9 +1,9 @@
 /**
- * The server side of one HTTP/2 connection over any byte pipe, for the BuildKit session (buildkitd's grpc-go is
- * the client). Only what a gRPC server needs: streams the client opens, flow control both ways (RFC 9113 §6.9,
- * including window changes by SETTINGS on open streams), PING and SETTINGS acks; no push, no priorities. Frames
- * go out as lists of views (no copy here); `setWritable(false)` holds DATA back while the pipe is full, never the
- * control frames the peer may be waiting for.
+ * One HTTP/2 connection over any byte pipe, either side: the server of the BuildKit session (buildkitd's grpc-go is
+ * its client) and the client of a build's connection to buildkitd. Only what gRPC needs: streams, flow control
+ * both ways (RFC 9113 §6.9, including window changes by SETTINGS on open streams), PING and SETTINGS acks, GOAWAY;
+ * no push, no priorities. Frames go out as lists of views (no copy here); `setWritable(false)` holds DATA back
+ * while the pipe is full, never the control frames the peer may be waiting for.
  */
 import {
   DEFAULT_MAX_FRAME,
@@ -33,20 +33,26 @@ export class H2Error extends Error {
 
 /** What the connection tells the owner of a stream. */
 export interface StreamEvents {
-  /** Request bytes (a view, valid until the handler returns unless copied); `end` when the client half-closed. */
+  /** The peer's bytes (a view the owner may keep); `end` when the peer half-closed. */
   data(payload: Uint8Array, end: boolean): void;
-  /** The stream is gone: reset by the client (`code`) or the connection ended (CANCEL). */
-  reset(code: number): void;
+  /** Client side: the response headers, then the trailers (`end`). */
+  headers?(headers: Header[], end: boolean): void;
+  /** The stream is gone: reset by the peer (`code`), or the connection ended (CANCEL; `err` says why). */
+  reset(code: number, err?: Error): void;
 }
 
-/** Options of {@link H2ServerConnection}. */
+/** Options of {@link H2Connection}. */
 export interface ConnectionOptions {
   /** Write bytes to the peer, in order; the parts may be reused once this returns. */
   send(parts: Uint8Array[]): void;
-  /** A stream the client opened, with its request headers; set `events` before returning. */
-  onStream(stream: ServerStream): void;
+  /** Server side: a stream the client opened, with its request headers; set `events` before returning. */
+  onStream?(stream: H2Stream): void;
   /** The connection failed by a protocol error (GOAWAY has been sent). */
   onError?(err: H2Error): void;
+  /** The peer sent GOAWAY: no new streams (streams above `lastStream` were reset already). */
+  onGoaway?(code: number): void;
+  /** The peer's first SETTINGS arrived: it speaks HTTP/2. */
+  onReady?(): void;
   /** How much each stream may send ahead of our reading. */
   streamWindow?: number;
   /** How much all streams together may send ahead of our reading. */
@@ -55,10 +61,11 @@ export interface ConnectionOptions {
 
 type Item =
   | { kind: "data"; parts: Uint8Array[]; part: number; offset: number; left: number; done?: () => void }
-  | { kind: "trailers"; headers: Header[] };
+  | { kind: "trailers"; headers: Header[] }
+  | { kind: "fin" };
 
-/** One stream the client opened. */
-export class ServerStream {
+/** One stream, opened by either side. */
+export class H2Stream {
   /** Set by the owner in onStream. */
   events?: StreamEvents;
   /** Bytes the peer lets us send on this stream. */
@@ -76,7 +83,7 @@ export class ServerStream {
   constructor(
     readonly id: number,
     readonly headers: Header[],
-    readonly conn: H2ServerConnection,
+    readonly conn: H2Connection,
     sendWindow: number,
     recvWindow: number,
   ) {
@@ -84,14 +91,14 @@ export class ServerStream {
     this.recvWindow = recvWindow;
   }
 
-  /** Send the response headers now. */
+  /** Send the response headers now (server side). */
   respond(headers: Header[]): void {
     if (this.headersSent || this.localDone) return;
     this.headersSent = true;
     this.conn.sendHeaders(this.id, headers, false);
   }
 
-  /** Queue response bytes (`parts` in order); `done` runs once they are all handed to the pipe. */
+  /** Queue bytes (`parts` in order); `done` runs once they are all handed to the pipe. */
   write(parts: Uint8Array[], done?: () => void): void {
     if (this.localDone) return void done?.();
     let left = 0;
@@ -100,10 +107,10 @@ export class ServerStream {
     this.conn.schedule(this);
   }
 
-  /** End the response with `trailers`, after everything queued. */
-  end(trailers: Header[]): void {
-    if (this.localDone || this.queue.some((i) => i.kind === "trailers")) return;
-    this.queue.push({ kind: "trailers", headers: trailers });
+  /** End our side, after everything queued: with `trailers` (server), or an empty END_STREAM DATA (client). */
+  end(trailers?: Header[]): void {
+    if (this.localDone || this.queue.some((i) => i.kind !== "data")) return;
+    this.queue.push(trailers ? { kind: "trailers", headers: trailers } : { kind: "fin" });
     this.conn.schedule(this);
   }
 
@@ -112,22 +119,26 @@ export class ServerStream {
     this.conn.resetStream(this, code);
   }
 
-  /** The owner has taken `n` request bytes: the client may send that many more. */
+  /** The owner has taken `n` of the peer's bytes: the peer may send that many more. */
   credit(n: number): void {
     this.conn.creditStream(this, n);
   }
 }
 
-/** The server side of an HTTP/2 connection; feed it the client's bytes with receive(). */
-export class H2ServerConnection {
+/** An HTTP/2 connection; feed it the peer's bytes with receive(). */
+export class H2Connection {
+  readonly #client: boolean;
   readonly #opts: ConnectionOptions;
   readonly #streamWindow: number;
   readonly #connWindow: number;
-  readonly #streams = new Map<number, ServerStream>();
-  readonly #ready = new Set<ServerStream>();
+  readonly #streams = new Map<number, H2Stream>();
+  readonly #ready = new Set<H2Stream>();
   readonly #hpack = new HpackDecoder();
-  #prefaceLeft = PREFACE.length;
+  #prefaceLeft: number;
   #lastStream = 0;
+  #nextStream = 1;
+  #goaway = false;
+  #ready0 = false;
   #peerInitialWindow = 65535;
   #peerMaxFrame = DEFAULT_MAX_FRAME;
   #connSendWindow = 65535;
@@ -143,18 +154,48 @@ export class H2ServerConnection {
   // A header block continued in CONTINUATION frames.
   #block?: { stream: number; flags: number; parts: Uint8Array[] };
 
-  constructor(opts: ConnectionOptions) {
+  /** `role`: the client sends the preface and opens streams; the server takes the streams it opens. */
+  constructor(role: "client" | "server", opts: ConnectionOptions) {
+    this.#client = role === "client";
+    this.#prefaceLeft = this.#client ? 0 : PREFACE.length;
     this.#opts = opts;
     this.#streamWindow = opts.streamWindow ?? 4 * 1024 * 1024;
     this.#connWindow = opts.connectionWindow ?? 8 * 1024 * 1024;
   }
 
-  /** Send our connection preface (SETTINGS, and the connection window). */
+  /** Send our connection preface (the client's magic, SETTINGS, and the connection window). */
   start(): void {
+    const settings: [number, number][] = [[Setting.INITIAL_WINDOW_SIZE, this.#streamWindow]];
+    if (this.#client) settings.unshift([Setting.ENABLE_PUSH, 0]);
     this.#opts.send([
-      settingsFrame([[Setting.INITIAL_WINDOW_SIZE, this.#streamWindow]]),
+      ...(this.#client ? [PREFACE] : []),
+      settingsFrame(settings),
       wordFrame(FrameType.WINDOW_UPDATE, 0, this.#connWindow - 65535),
     ]);
+  }
+
+  /** Whether new streams may be opened (not closed, no GOAWAY from the peer). */
+  get usable(): boolean {
+    return !this.#dead && !this.#goaway;
+  }
+
+  /** Client side: open a stream with request `headers` (sent now) and its `events`. */
+  request(headers: Header[], events: StreamEvents, endStream = false): H2Stream {
+    const id = this.#nextStream;
+    this.#nextStream += 2;
+    const s = new H2Stream(id, headers, this, this.#peerInitialWindow, this.#streamWindow);
+    s.events = events;
+    s.headersSent = true;
+    if (!this.usable) {
+      s.localDone = s.remoteDone = true;
+      queueMicrotask(() => events.reset(ErrorCode.REFUSED_STREAM, new Error("connection closed")));
+      return s;
+    }
+    this.#lastStream = id;
+    this.#streams.set(id, s);
+    if (endStream) s.localDone = true;
+    this.sendHeaders(id, headers, endStream);
+    return s;
   }
 
   /** Whether the pipe takes more DATA now; held DATA resumes when it does again. */
@@ -173,15 +214,15 @@ export class H2ServerConnection {
     }
   }
 
-  /** The pipe is gone: every stream is reset. */
-  close(): void {
+  /** The pipe is gone (`err`: why): every stream is reset. */
+  close(err?: Error): void {
     this.#dead = true;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#ready.clear();
     for (const s of streams) {
       s.localDone = s.remoteDone = true;
-      s.events?.reset(ErrorCode.CANCEL);
+      s.events?.reset(ErrorCode.CANCEL, err);
     }
   }
 
@@ -192,13 +233,13 @@ export class H2ServerConnection {
   }
 
   /** A stream has something queued. */
-  schedule(s: ServerStream): void {
+  schedule(s: H2Stream): void {
     this.#ready.add(s);
     this.#pump();
   }
 
   /** RST_STREAM for `s`; it is forgotten. */
-  resetStream(s: ServerStream, code: number): void {
+  resetStream(s: H2Stream, code: number): void {
     if (s.localDone && s.remoteDone) return;
     s.localDone = s.remoteDone = true;
     s.queue.length = 0;
@@ -207,7 +248,7 @@ export class H2ServerConnection {
   }
 
   /** Return `n` bytes of `s`'s receive window (sent once a quarter of the window is due). */
-  creditStream(s: ServerStream, n: number): void {
+  creditStream(s: H2Stream, n: number): void {
     if (s.remoteDone || this.#dead) return;
     s.uncredited += n;
     if (s.uncredited < this.#streamWindow / 4) return;
@@ -271,6 +312,9 @@ export class H2ServerConnection {
         return this.#data(flags, id, payload);
       case FrameType.HEADERS: {
         if (id === 0 || id % 2 === 0) throw new H2Error(`HEADERS on stream ${id}`, ErrorCode.PROTOCOL_ERROR);
+        if (this.#client && !this.#streams.has(id) && id >= this.#nextStream) {
+          throw new H2Error(`HEADERS on idle stream ${id}`, ErrorCode.PROTOCOL_ERROR);
+        }
         let p = payload;
         if (flags & Flag.PADDED) p = unpad(p);
         if (flags & Flag.PRIORITY) p = p.subarray(5);
@@ -311,9 +355,12 @@ export class H2ServerConnection {
         return this.#pump();
       }
       case FrameType.PUSH_PROMISE:
-        throw new H2Error("PUSH_PROMISE from a client", ErrorCode.PROTOCOL_ERROR);
+        // We never enable push.
+        throw new H2Error("unexpected PUSH_PROMISE", ErrorCode.PROTOCOL_ERROR);
+      case FrameType.GOAWAY:
+        return this.#onGoaway(payload);
       default:
-        // PRIORITY, GOAWAY (streams already open run to their end) and unknown types.
+        // PRIORITY and unknown types.
         return;
     }
   }
@@ -351,13 +398,20 @@ export class H2ServerConnection {
     }
     const end = (b.flags & Flag.END_STREAM) !== 0;
     let s = this.#streams.get(b.stream);
+    if (this.#client) {
+      // Response headers or trailers of a stream we opened (or one we already forgot).
+      if (!s || s.remoteDone) return;
+      if (end) this.#remoteEnd(s);
+      s.events?.headers?.(headers, end);
+      return;
+    }
     if (!s) {
       // A closed stream's trailers, or a new stream.
       if (b.stream <= this.#lastStream) return;
       this.#lastStream = b.stream;
-      s = new ServerStream(b.stream, headers, this, this.#peerInitialWindow, this.#streamWindow);
+      s = new H2Stream(b.stream, headers, this, this.#peerInitialWindow, this.#streamWindow);
       this.#streams.set(s.id, s);
-      this.#opts.onStream(s);
+      this.#opts.onStream?.(s);
       if (end) {
         this.#remoteEnd(s);
         s.events?.data(EMPTY, true);
@@ -390,23 +444,43 @@ export class H2ServerConnection {
       }
     }
     this.#opts.send([frame(FrameType.SETTINGS, Flag.ACK, 0)]);
+    if (!this.#ready0) {
+      this.#ready0 = true;
+      this.#opts.onReady?.();
+    }
     this.#pump();
   }
 
-  #remoteEnd(s: ServerStream): void {
+  // Streams the peer will not process are reset; the others run to their end.
+  #onGoaway(payload: Uint8Array): void {
+    if (payload.length < 8) throw new H2Error("GOAWAY of wrong size", ErrorCode.FRAME_SIZE_ERROR);
+    const last = word(payload, 0) & MAX_WINDOW;
+    const code = word(payload, 4);
+    this.#goaway = true;
+    const refused = new Error(`the daemon is going away (GOAWAY ${code})`);
+    for (const s of [...this.#streams.values()]) {
+      if (s.id <= last || s.id % 2 !== (this.#client ? 1 : 0)) continue;
+      s.localDone = s.remoteDone = true;
+      this.#forget(s);
+      s.events?.reset(ErrorCode.REFUSED_STREAM, refused);
+    }
+    this.#opts.onGoaway?.(code);
+  }
+
+  #remoteEnd(s: H2Stream): void {
     s.remoteDone = true;
     if (s.localDone) this.#forget(s);
   }
 
-  #forget(s: ServerStream): void {
+  #forget(s: H2Stream): void {
     this.#streams.delete(s.id);
     this.#ready.delete(s);
   }
 
   #fail(err: H2Error): void {
     if (this.#dead) return;
-    this.#opts.send([wordFrame(FrameType.GOAWAY, 0, this.#lastStream, err.code)]);
-    this.close();
+    this.#opts.send([wordFrame(FrameType.GOAWAY, 0, this.#client ? 0 : this.#lastStream, err.code)]);
+    this.close(err);
     this.#opts.onError?.(err);
   }
 
@@ -463,11 +537,19 @@ export class H2ServerConnection {
   }
 
   // One frame of `s`'s queue into `out`: its DATA bytes, or -1 when nothing can move now.
-  #sendOne(s: ServerStream, out: Uint8Array[], done: (() => void)[]): number {
+  #sendOne(s: H2Stream, out: Uint8Array[], done: (() => void)[]): number {
     const item = s.queue[0];
     if (!item) {
       this.#ready.delete(s);
       return -1;
+    }
+    if (item.kind === "fin") {
+      s.queue.shift();
+      out.push(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
+      s.localDone = true;
+      this.#ready.delete(s);
+      if (s.remoteDone) this.#forget(s);
+      return 0;
     }
     if (item.kind === "trailers") {
       s.queue.shift();

@@ -35,6 +35,7 @@ export const ErrorCode = {
   FLOW_CONTROL_ERROR: 3,
   STREAM_CLOSED: 5,
   FRAME_SIZE_ERROR: 6,
+  REFUSED_STREAM: 7,
   CANCEL: 8,
   COMPRESSION_ERROR: 9,
 } as const;

@@ -1,37 +1,13 @@
 /**
- * A gRPC server on {@link H2ServerConnection}: the subset of grpc-js's server API the session services use (unary
+ * A gRPC server on {@link H2Connection}: the subset of grpc-js's server API the session services use (unary
  * handlers with a callback, streaming calls as object-mode Duplexes with metadata, write/end, and a failure status
  * through `emit("error", status)` or `destroy(err)`), without grpc-js's server or a second HTTP/2 stack.
  */
 import { Duplex } from "node:stream";
-import type { Header, ServerStream } from "./connection.ts";
+import type { H2Stream, Header } from "./connection.ts";
+import { messagePrefix, MessageReader, percentEncode, Status, type StatusObject } from "./status.ts";
 
-/** gRPC status codes. */
-export const Status = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
-
-/** A status code's name (`NOT_FOUND`), for logs. */
-export function statusName(code: number): string {
-  return Object.entries(Status).find(([, c]) => c === code)?.[0] ?? `code ${code}`;
-}
-
-/** How a call failed: a gRPC code and its message. */
-export interface StatusObject {
-  code: number;
-  details: string;
-}
+export { Status, statusName, type StatusObject } from "./status.ts";
 
 /** A method as grpc-js describes it (grpc-js's MethodDefinition fits). */
 export interface MethodDef {
@@ -75,9 +51,6 @@ export interface UnaryCall<Req> {
   metadata: Metadata;
 }
 
-/** Messages larger than this are refused (as grpc-js's max_receive_message_length). */
-const MAX_MESSAGE = 16 * 1024 * 1024;
-
 /**
  * One call: reads are request messages, writes response messages. `end()` finishes with OK; `emit("error", s)` or
  * `destroy(err)` with a numeric `code` finishes with that status; the client going away emits "cancelled".
@@ -86,19 +59,16 @@ export class ServerCall<Req = unknown> extends Duplex {
   readonly metadata: Metadata;
   /** The request of unary and server-streaming calls. */
   request!: Req;
-  readonly #stream: ServerStream;
+  readonly #stream: H2Stream;
   readonly #method: MethodDef;
   #finished = false;
-  // Request reassembly: bytes of the current message not yet complete.
-  #parts: Uint8Array[] = [];
-  #have = 0;
-  #want = -1;
+  readonly #reader = new MessageReader();
   #backedUp = false;
   #uncredited = 0;
   /** For unary requests: the messages, delivered together at the end. */
   readonly #collect?: unknown[];
 
-  constructor(stream: ServerStream, method: MethodDef, collect: boolean) {
+  constructor(stream: H2Stream, method: MethodDef, collect: boolean) {
     super({ objectMode: true, allowHalfOpen: true, writableHighWaterMark: 4 });
     this.#stream = stream;
     this.#method = method;
@@ -113,7 +83,7 @@ export class ServerCall<Req = unknown> extends Duplex {
     if (this.#backedUp || this.#finished) this.#uncredited += payload.length;
     else this.#stream.credit(payload.length);
     if (!end) return undefined;
-    if (this.#have > 0 || this.#want >= 0) {
+    if (!this.#reader.atBoundary) {
       this.#finish({ code: Status.INTERNAL, details: "request ended inside a message" });
       return undefined;
     }
@@ -191,44 +161,15 @@ export class ServerCall<Req = unknown> extends Duplex {
   }
 
   #take(payload: Uint8Array): void {
-    let pos = 0;
-    while (pos < payload.length && !this.#finished) {
-      if (this.#want < 0) {
-        // The 5-byte prefix: compressed flag and length.
-        const n = Math.min(5 - this.#have, payload.length - pos);
-        this.#parts.push(payload.subarray(pos, pos + n));
-        this.#have += n;
-        pos += n;
-        if (this.#have < 5) return;
-        const head = join(this.#parts, 5);
-        this.#parts = [];
-        this.#have = 0;
-        if (head[0] !== 0) {
-          return this.#finish({
-            code: Status.UNIMPLEMENTED,
-            details: "compressed messages are not accepted",
-          });
-        }
-        this.#want = ((head[1] << 24) | (head[2] << 16) | (head[3] << 8) | head[4]) >>> 0;
-        if (this.#want > MAX_MESSAGE) {
-          return this.#finish({
-            code: Status.RESOURCE_EXHAUSTED,
-            details: `message of ${this.#want} bytes is over the limit of ${MAX_MESSAGE}`,
-          });
-        }
-        if (this.#want > 0) continue;
-      } else {
-        const n = Math.min(this.#want - this.#have, payload.length - pos);
-        this.#parts.push(payload.subarray(pos, pos + n));
-        this.#have += n;
-        pos += n;
-        if (this.#have < this.#want) return;
-      }
-      const body = join(this.#parts, this.#want);
-      this.#parts = [];
-      this.#have = 0;
-      this.#want = -1;
-      this.#deliver(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    let messages: Buffer[];
+    try {
+      messages = this.#reader.feed(payload);
+    } catch (err) {
+      return this.#finish(err as StatusObject);
+    }
+    for (const m of messages) {
+      if (this.#finished) return;
+      this.#deliver(m);
     }
   }
 
@@ -260,7 +201,7 @@ export class GrpcServer {
   }
 
   /** Take a new stream of `conn` (its onStream hook). */
-  serve(stream: ServerStream): void {
+  serve(stream: H2Stream): void {
     const path = stream.headers.find(([k]) => k === ":path")?.[1] ?? "";
     const entry = this.#methods.get(path);
     if (!entry) {
@@ -305,33 +246,4 @@ const unusedCallback: UnaryCallback = () => {};
 function statusOf(err: Partial<StatusObject> & { message?: string }): StatusObject {
   const code = typeof err?.code === "number" ? err.code : Status.UNKNOWN;
   return { code, details: err?.details ?? err?.message ?? "" };
-}
-
-function messagePrefix(n: number): Uint8Array {
-  const b = new Uint8Array(5);
-  new DataView(b.buffer).setUint32(1, n);
-  return b;
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-// gRPC's grpc-message encoding: percent-encode bytes outside printable ASCII, and '%'.
-function percentEncode(s: string): string {
-  if (/^[\x20-\x24\x26-\x7e]*$/.test(s)) return s;
-  let out = "";
-  for (const b of new TextEncoder().encode(s)) {
-    out += b >= 0x20 && b <= 0x7e && b !== 0x25
-      ? String.fromCharCode(b)
-      : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
 }

@@ -4,7 +4,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { createServer, type Socket } from "node:net";
-import { H2ServerConnection } from "../../lib/h2/connection.ts";
+import { H2Connection } from "../../lib/h2/connection.ts";
 import { GrpcServer } from "../../lib/h2/grpc_server.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 
@@ -25,7 +25,7 @@ export async function serveAttachable(a: Attachable): Promise<ServedAttachable> 
   const sockets = new Set<Socket>();
   const listener = createServer((sock) => {
     sockets.add(sock);
-    const conn = new H2ServerConnection({
+    const conn = new H2Connection("server", {
       // The parts may be reused once send returns: the socket gets a copy.
       send: (parts) => void sock.write(Buffer.concat(parts)),
       onStream: (s) => server.serve(s),

@@ -1,13 +1,13 @@
 /** The Control/Session call as a byte Duplex, for tests that serve session services by hand. */
 import { Duplex } from "node:stream";
 import type { SessionCall } from "../../lib/buildkit/client.ts";
-import type { BytesMessage } from "../../lib/buildkit/gen/moby/buildkit/v1/control_pb.ts";
+import { decodeBytesMessage, encodeBytesMessage } from "../../lib/buildkit/session/packets.ts";
 
 /** Bytes written go out as BytesMessages; received messages' data comes out as bytes. */
 export function callToDuplex(call: SessionCall): Duplex {
   const d = new Duplex({
     write(chunk, _enc, cb) {
-      call.write({ data: chunk }, cb);
+      call.write(encodeBytesMessage(chunk), cb);
     },
     final(cb) {
       call.end();
@@ -17,8 +17,8 @@ export function callToDuplex(call: SessionCall): Duplex {
       call.resume();
     },
   });
-  call.on("data", (m: BytesMessage) => {
-    if (!d.push(m.data)) call.pause();
+  call.on("data", (m: Buffer) => {
+    if (!d.push(Buffer.from(decodeBytesMessage(m)))) call.pause();
   });
   call.on("end", () => d.push(null));
   call.on("error", (e) => d.destroy(e));

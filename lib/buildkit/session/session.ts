@@ -3,9 +3,8 @@
  * back into FileSync, FileSend, Auth, Secrets), on our own lean HTTP/2 server (lib/h2). Health is always served:
  * buildkitd drops a session whose health checks fail.
  */
-import type * as grpc from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { H2ServerConnection } from "../../h2/connection.ts";
+import { H2Connection } from "../../h2/connection.ts";
 import { GrpcServer, Status } from "../../h2/grpc_server.ts";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.ts";
 import { grpcService, methodPath } from "../grpc_service.ts";
@@ -76,7 +75,7 @@ export function startSession(
   });
   let closing = false;
   const ended = new Promise<void>((resolve, reject) => {
-    call.on("status", (s: grpc.StatusObject) => {
+    call.on("status", (s: { code: number; details: string }) => {
       if (s.code === Status.OK || closing) resolve();
       else reject(transport.toError(Object.assign(new Error(s.details), s)));
     });
@@ -86,7 +85,7 @@ export function startSession(
   // The tunnel's own errors end up in the call's status.
   call.on("error", () => {});
   const tunnel = new Tunnel(call);
-  const conn = new H2ServerConnection({
+  const conn = new H2Connection("server", {
     send: (parts) => tunnel.send(parts),
     onStream: (stream) => server.serve(stream),
   });

@@ -3,14 +3,24 @@
  * Outgoing frames gathered in one turn of the event loop travel as one message; DATA is held back while too much
  * is still queued in grpc-js (its write callbacks tell), so a fast disk cannot pile an upload into memory.
  */
-import type * as grpc from "@grpc/grpc-js";
 import { GcPacer } from "../../runtime/gc.ts";
 import { bulkJit } from "../../runtime/jit.ts";
 import { decodeBytesMessage } from "./packets.ts";
 import { BufferPool } from "./pool.ts";
 
-/** The Session call with raw serializers: each message is an encoded BytesMessage. */
-export type RawSessionCall = grpc.ClientDuplexStream<Buffer, Buffer>;
+/** The Session call with raw serializers: each message is an encoded BytesMessage (grpc-js's call fits). */
+export interface RawSessionCall {
+  /** `cb` runs once the message is on its way (its buffer may be reused then). */
+  write(msg: Buffer, cb?: () => void): boolean;
+  end(): void;
+  cancel(): void;
+  pause(): unknown;
+  resume(): unknown;
+  on(event: "data", listener: (msg: Buffer) => void): unknown;
+  on(event: "end", listener: () => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "status", listener: (s: { code: number; details: string }) => void): unknown;
+}
 
 /** What the tunnel carries: the connection inside it. */
 export interface TunnelPeer {
