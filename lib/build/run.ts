@@ -109,7 +109,6 @@ async function solveOnNode(
     });
   }
   const { solveDockerfile } = await import("../buildkit/solve.ts");
-  // A build connection's frames from buildkitd are corrected for Bun's http2 (flowfix.ts).
   const conn = node.connection ??
     await (await import("../buildkit/build_connection.ts")).openBuildConnection(node.endpoint);
   let result;

@@ -5,8 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { isIP, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import type { Endpoint } from "../transport/types.ts";
 import { sleep } from "./poll.ts";
@@ -55,11 +54,6 @@ export interface Channel {
 export interface ChannelOptions {
   /** Extra grpc-js channel options (tests, user agent). */
   channelOptions?: grpc.ChannelOptions;
-  /**
-   * For `address` endpoints: what HTTP/2 runs on instead of each connection's socket (after TLS, when TLS is
-   * used). grpc-js still dials, verifies and reconnects as usual.
-   */
-  wrapSocket?: (socket: Duplex) => Duplex;
 }
 
 /** Create the grpc-js client for an endpoint; nothing is dialed until the first call. */
@@ -67,8 +61,7 @@ export async function openChannel(endpoint: Endpoint, opts: ChannelOptions = {})
   const options = { ...CHANNEL_OPTIONS, ...opts.channelOptions };
   if (endpoint.kind === "address") {
     const tls = endpoint.tls;
-    let creds = tls ? tlsCredentials(endpoint.target, tls, options) : grpc.credentials.createInsecure();
-    if (opts.wrapSocket) creds = new WrappedCredentials(creds, opts.wrapSocket);
+    const creds = tls ? tlsCredentials(endpoint.target, tls, options) : grpc.credentials.createInsecure();
     const client = new grpc.Client(endpoint.target, creds, options);
     return { client, close: () => Promise.resolve(client.close()) };
   }
@@ -86,39 +79,6 @@ export async function openChannel(endpoint: Endpoint, opts: ChannelOptions = {})
       await bridge.close();
     },
   };
-}
-
-type ConnectorArgs = Parameters<grpc.ChannelCredentials["_createSecureConnector"]>;
-
-// grpc-js asks its credentials for the byte stream HTTP/2 is to run on (after the TLS handshake, if any): the one
-// hook through which a connection it dialed itself can be wrapped.
-class WrappedCredentials extends grpc.ChannelCredentials {
-  constructor(readonly inner: grpc.ChannelCredentials, readonly wrap: (socket: Duplex) => Duplex) {
-    super();
-  }
-  override compose(): grpc.ChannelCredentials {
-    throw new Error("wrapped channel credentials cannot be composed");
-  }
-  _isSecure(): boolean {
-    return this.inner._isSecure();
-  }
-  _equals(other: grpc.ChannelCredentials): boolean {
-    return other === this;
-  }
-  _createSecureConnector(
-    ...args: ConnectorArgs
-  ): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
-    const c = this.inner._createSecureConnector(...args);
-    return {
-      connect: async (socket) => {
-        const r = await c.connect(socket);
-        return { secure: r.secure, socket: this.wrap(r.socket) as Socket };
-      },
-      waitForReady: () => c.waitForReady(),
-      getCallCredentials: () => c.getCallCredentials(),
-      destroy: () => c.destroy(),
-    };
-  }
 }
 
 type TlsFiles = NonNullable<Extract<Endpoint, { kind: "address" }>["tls"]>;

@@ -68,3 +68,10 @@ Deno.test("the check sees heavy modules where they are: build's dynamic imports 
   assert.ok(chains.some((c) => c.includes("@grpc")), "gRPC reached");
   assert.ok(chains.some((c) => c.includes("dockerode")), "dockerode reached");
 });
+
+Deno.test("a build's connection, Solve and session evaluate no grpc-js module (they run on lib/h2)", () => {
+  for (const file of ["lib/buildkit/build_connection.ts", "lib/buildkit/solve.ts", "lib/build/services.ts"]) {
+    const chains = heavyChains(closure(file, false)).filter((c) => c.includes("@grpc"));
+    assert.deepEqual(chains, [], file);
+  }
+});

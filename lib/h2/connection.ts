@@ -167,10 +167,12 @@ export class H2Connection {
   start(): void {
     const settings: [number, number][] = [[Setting.INITIAL_WINDOW_SIZE, this.#streamWindow]];
     if (this.#client) settings.unshift([Setting.ENABLE_PUSH, 0]);
+    const raise = this.#connWindow - 65535;
     this.#opts.send([
       ...(this.#client ? [PREFACE] : []),
       settingsFrame(settings),
-      wordFrame(FrameType.WINDOW_UPDATE, 0, this.#connWindow - 65535),
+      // An increment of 0 is a protocol error.
+      ...(raise > 0 ? [wordFrame(FrameType.WINDOW_UPDATE, 0, raise)] : []),
     ]);
   }
 

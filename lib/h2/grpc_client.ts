@@ -19,9 +19,23 @@ import {
 /** Opens a connected byte pipe to the server (TLS done, if any). */
 export type Dial = (signal: AbortSignal) => Promise<Duplex>;
 
+/** Response metadata (headers and trailers) as grpc-js exposes it: `-bin` values decoded to bytes. */
+export class ResponseMetadata {
+  constructor(readonly entries: Header[] = []) {}
+  /** Every value of `key`. */
+  get(key: string): (string | Buffer)[] {
+    const values = this.entries.filter(([k]) => k === key).map(([, v]) => v);
+    return key.endsWith("-bin") ? values.map((v) => Buffer.from(v, "base64")) : values;
+  }
+}
+
 /** A call's failure: its gRPC status (grpc-js's ServiceError shape: code, details, metadata). */
 export class GrpcCallError extends Error {
-  constructor(readonly code: number, readonly details: string, readonly metadata: Header[] = []) {
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly metadata: ResponseMetadata = new ResponseMetadata(),
+  ) {
     super(`${code} ${statusName(code)}: ${details}`);
     this.name = "GrpcCallError";
   }
@@ -100,7 +114,7 @@ export class GrpcClient {
         got = true;
       });
       call.on("error", () => {});
-      call.once("status", (s: StatusObject & { metadata?: Header[] }) => {
+      call.once("status", (s: StatusObject & { metadata?: ResponseMetadata }) => {
         if (s.code !== Status.OK) reject(new GrpcCallError(s.code, s.details, s.metadata));
         else if (!got) reject(new GrpcCallError(Status.INTERNAL, "No message received"));
         else resolve(response!);
@@ -170,12 +184,18 @@ export class GrpcClient {
     return await new Promise<Conn>((resolve, reject) => {
       let ready = false;
       const conn: Conn = { pipe, closed: false, h2: undefined! };
+      let full = false;
       const h2 = new H2Connection("client", {
         send: (parts) => {
           if (conn.closed || pipe.destroyed) return;
-          if (!pipe.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) {
+          // One write per batch of frames (the parts may be reused once send returns).
+          if (!pipe.write(parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts)) && !full) {
+            full = true;
             h2.setWritable(false);
-            pipe.once("drain", () => h2.setWritable(true));
+            pipe.once("drain", () => {
+              full = false;
+              h2.setWritable(true);
+            });
           }
         },
         onReady: () => {
@@ -270,11 +290,6 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
   /** Cancel the call: it ends with CANCELLED. */
   cancel(): void {
     this.#fail(Status.CANCELLED, "Cancelled on client");
-  }
-
-  /** The response headers' and trailers' metadata so far. */
-  get responseMetadata(): Header[] {
-    return this.#responseMetadata;
   }
 
   override _read(): void {
@@ -384,9 +399,10 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
   #finish(code: number, details: string): void {
     if (this.#done) return;
     this.#settle();
-    this.emit("status", { code, details, metadata: this.#responseMetadata });
+    const metadata = new ResponseMetadata(this.#responseMetadata);
+    this.emit("status", { code, details, metadata });
     if (code === Status.OK) this.push(null);
-    else this.destroy(new GrpcCallError(code, details, this.#responseMetadata));
+    else this.destroy(new GrpcCallError(code, details, metadata));
   }
 
   // A local end (cancel, deadline, connection loss): the stream is reset if it was open.

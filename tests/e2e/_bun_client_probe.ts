@@ -28,31 +28,31 @@ for (const [name, ep] of Object.entries(endpoints)) {
   out[name] = (await c.info()).version;
   if (name === "tcp") out.workers = (await c.listWorkers()).length;
   await c.close();
-  // A build's connection (its frames through WindowFix, its sockets wrapped) answers the same on every transport.
+  // A build's connection (our own HTTP/2 client, lib/h2) answers the same on every transport.
   const b = await openBuildConnection(ep);
   out[`${name}Build`] = (await b.client.info()).version;
   await b.close();
 }
-out.wrongCa = await failure(
-  { kind: "address", target: t.address, display: "mtls", tls: tls(t.wrongCa) },
-  5000,
-  "5s",
-);
+const wrongCa: Endpoint = { kind: "address", target: t.address, display: "mtls", tls: tls(t.wrongCa) };
+out.wrongCa = await failure(wrongCa, 5000, "5s");
+out.wrongCaBuild = await failure(wrongCa, 5000, "5s", true);
 const port = await new Promise<number>((res) => {
   const s = createServer().listen(0, "127.0.0.1", () => {
     const p = (s.address() as { port: number }).port;
     s.close(() => res(p));
   });
 });
-out.unreachable = await failure(
-  { kind: "address", target: `127.0.0.1:${port}`, display: `tcp://127.0.0.1:${port}` },
-  1000,
-  "1s",
-);
+const unreachable: Endpoint = {
+  kind: "address",
+  target: `127.0.0.1:${port}`,
+  display: `tcp://127.0.0.1:${port}`,
+};
+out.unreachable = await failure(unreachable, 1000, "1s");
+out.unreachableBuild = await failure(unreachable, 1000, "1s", true);
 process.stdout.write(JSON.stringify(out));
 
-async function failure(ep: Endpoint, timeoutMs: number, timeoutText: string): Promise<string> {
-  const c = await connect(ep);
+async function failure(ep: Endpoint, timeoutMs: number, timeoutText: string, build = false): Promise<string> {
+  const c = build ? (await openBuildConnection(ep)).client : await connect(ep);
   try {
     await c.waitReady({ timeoutMs, timeoutText });
     return "no error";

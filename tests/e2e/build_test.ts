@@ -233,7 +233,9 @@ Deno.test("Ctrl-C exits 130 and buildkitd cancels the job at once", async () => 
   // The record is written as the cancelled job winds down.
   const record = () => {
     const args = ["--addr", `tcp://${peers.buildkitTcp}`, "debug", "histories", "--format", "json"];
-    const lines = execFileSync(peers.buildctl, args, { encoding: "utf8" }).split("\n").filter(Boolean);
+    // The daemon's whole history: long on a machine that has built a lot.
+    const out = execFileSync(peers.buildctl, args, { encoding: "utf8", maxBuffer: 256 << 20 });
+    const lines = out.split("\n").filter(Boolean);
     return lines.map((l) => JSON.parse(l)).find((e) => e.record?.Ref === ref);
   };
   let rec = record();
