@@ -5,6 +5,7 @@
  * cancel()), so callers written for grpc-js keep working. Failures carry grpc-js's wording for the same cases.
  */
 import { Duplex } from "node:stream";
+import { BufferPool } from "../runtime/pool.ts";
 import { H2Connection, type H2Stream, type Header } from "./connection.ts";
 import { ErrorCode } from "./frames.ts";
 import {
@@ -15,6 +16,10 @@ import {
   statusName,
   type StatusObject,
 } from "./status.ts";
+
+/** Frames handed to the pipe at once fit these (the connection hands DATA over 256 KiB at a time). */
+const OUT = 320 * 1024;
+const outPool = new BufferPool(OUT, 8);
 
 /** Opens a connected byte pipe to the server (TLS done, if any). */
 export type Dial = (signal: AbortSignal) => Promise<Duplex>;
@@ -188,8 +193,21 @@ export class GrpcClient {
       const h2 = new H2Connection("client", {
         send: (parts) => {
           if (conn.closed || pipe.destroyed) return;
-          // One write per batch of frames (the parts may be reused once send returns).
-          if (!pipe.write(parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts)) && !full) {
+          // One write per batch of frames, copied (the parts may be reused once send returns) into a buffer
+          // that goes back to the pool once written: an upload makes no garbage here.
+          let n = 0;
+          for (const p of parts) n += p.length;
+          let ok: boolean;
+          if (n <= OUT) {
+            const buf = outPool.take();
+            let at = 0;
+            for (const p of parts) {
+              buf.set(p, at);
+              at += p.length;
+            }
+            ok = pipe.write(buf.subarray(0, n), () => outPool.give(buf));
+          } else ok = pipe.write(Buffer.concat(parts, n));
+          if (!ok && !full) {
             full = true;
             h2.setWritable(false);
             pipe.once("drain", () => {

@@ -17,7 +17,7 @@ import {
   statPacket,
 } from "./packets.ts";
 import type { Attachable } from "./types.ts";
-import { BufferPool } from "./pool.ts";
+import { BufferPool } from "../../runtime/pool.ts";
 import { rawMethod, Writer } from "./stream.ts";
 
 /** Content is read and sent in chunks of this size (Go sends 32 KiB; bigger chunks mean fewer messages). */

@@ -6,7 +6,7 @@
 import { GcPacer } from "../../runtime/gc.ts";
 import { bulkJit } from "../../runtime/jit.ts";
 import { decodeBytesMessage } from "./packets.ts";
-import { BufferPool } from "./pool.ts";
+import { BufferPool } from "../../runtime/pool.ts";
 
 /** The Session call with raw serializers: each message is an encoded BytesMessage (grpc-js's call fits). */
 export interface RawSessionCall {
