@@ -3,7 +3,6 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Status } from "../h2/status.ts";
 import { InterruptedError, UserError } from "../errors.ts";
 import { type Endpoint, HelperFailedError } from "../transport/types.ts";
-import type { ChannelOptions } from "./channel.ts";
 import { BuildkitError, type ErrorContext, toBuildkitError } from "./errors.ts";
 import {
   Control,
@@ -39,9 +38,6 @@ export type { CallOptions } from "./rpc.ts";
 /** The raw Session call: encoded BytesMessages carrying the session's HTTP/2 byte stream, both ways. */
 export type SessionCall = RawSessionCall;
 
-/** Options for {@link connect}. */
-export type ConnectOptions = ChannelOptions;
-
 /** Options for {@link BuildkitClient.prune}; absent fields mean "no limit" as in buildctl. */
 export interface PruneOptions extends CallOptions {
   all?: boolean;
@@ -60,10 +56,10 @@ export interface WaitReadyOptions {
   signal?: AbortSignal;
 }
 
-/** Connect to buildkitd at `endpoint` over grpc-js (lazily: the first call dials); close() the client when done. */
-export async function connect(endpoint: Endpoint, opts?: ConnectOptions): Promise<BuildkitClient> {
-  const { grpcJsRpc, openChannel } = await import("./channel.ts");
-  return new BuildkitClient(endpoint, grpcJsRpc(await openChannel(endpoint, opts)));
+/** Connect to buildkitd at `endpoint` (lazily: the first call dials); close() the client when done. */
+export async function connect(endpoint: Endpoint): Promise<BuildkitClient> {
+  const { openH2Channel } = await import("./h2_channel.ts");
+  return new BuildkitClient(endpoint, openH2Channel(endpoint));
 }
 
 /** A connection to one buildkitd. Every method throws BuildkitError with a one-line message. */

@@ -177,7 +177,7 @@ Deno.test("waitReady() stops at once when aborted", async () => {
   }
 });
 
-Deno.test("a stream endpoint is dialed through the bridge, and its open() failure is the reported cause", async () => {
+Deno.test("a stream endpoint is dialed per connection, and its open() failure is the reported cause", async () => {
   const fake = await startFakeBuildkitd({
     listWorkers: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { record: [worker("v0.29.0")] }),
   });

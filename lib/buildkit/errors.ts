@@ -107,7 +107,7 @@ function connectCause(details: string, ctx: ErrorContext): string {
       ctx.tls.clientCert ? "" : "; the daemon may require a client certificate"
     }`;
   }
-  if (!ctx.tls && /^(Failed to connect|Protocol error|read ECONNRESET)$/i.test(cause)) {
+  if (!ctx.tls && /^(Failed to connect|Protocol error|read ECONNRESET|Connection closed)$/i.test(cause)) {
     return `${cause} (not a gRPC server, or it expects TLS)`;
   }
   return cause || "connection failed";

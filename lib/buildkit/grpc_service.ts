@@ -1,5 +1,4 @@
-/** Adapts protobuf-es service descriptors to grpc-js method/service definitions (there is no official glue). */
-import type * as grpc from "@grpc/grpc-js";
+/** Adapts protobuf-es service descriptors to gRPC method definitions in grpc-js's shape (lib/h2 takes them too). */
 import {
   create,
   type DescMessage,
@@ -22,13 +21,22 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-/** A grpc-js method definition whose serializers accept plain objects as well as created messages. */
+/** A method with serializers both ways, in grpc-js's MethodDefinition shape. */
+export interface MethodDefinition<Req, Res, ServerReq = Req, ServerRes = Res> {
+  path: string;
+  originalName: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestSerialize(v: Req): Buffer;
+  requestDeserialize(b: Buffer): ServerReq;
+  responseSerialize(v: ServerRes): Buffer;
+  responseDeserialize(b: Buffer): Res;
+}
+
+/** A method definition whose serializers accept plain objects as well as created messages. */
 export function grpcMethod<I extends DescMessage, O extends DescMessage>(
   method: TypedMethod<I, O>,
-): grpc.MethodDefinition<Input<I>, MessageShape<O>> & {
-  requestDeserialize(b: Buffer): MessageShape<I>;
-  responseSerialize(v: Input<O>): Buffer;
-} {
+): MethodDefinition<Input<I>, MessageShape<O>, MessageShape<I>, Input<O>> {
   return {
     path: methodPath(method),
     originalName: method.name,
@@ -41,11 +49,11 @@ export function grpcMethod<I extends DescMessage, O extends DescMessage>(
   };
 }
 
-/** A grpc-js ServiceDefinition keyed by the methods' local names (`listWorkers`), for clients and `Server.addService`. */
-export function grpcService(service: DescService): grpc.ServiceDefinition {
-  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+/** A service's method definitions keyed by their local names (`listWorkers`), for servers' addService. */
+export function grpcService(service: DescService): Record<string, MethodDefinition<unknown, unknown>> {
+  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
-    def[m.localName] = grpcMethod(m) as grpc.MethodDefinition<unknown, unknown>;
+    def[m.localName] = grpcMethod(m) as unknown as MethodDefinition<unknown, unknown>;
   }
   return def;
 }

@@ -1,7 +1,8 @@
 /**
- * The RpcChannel of a build: our own gRPC client (lib/h2) straight on the endpoint's byte pipe (a TCP or unix
- * socket, TLS, or a helper's stdio), without grpc-js. A small build spent a quarter of its time evaluating
- * grpc-js and in its first call, and an upload went through two more copies and Bun's http2 client.
+ * The client's RpcChannel: our own gRPC client (lib/h2) straight on the endpoint's byte pipe (a TCP or unix
+ * socket, TLS, or a helper's stdio). It replaced grpc-js: a small build spent a quarter of its time evaluating
+ * grpc-js and in its first call, an upload went through two more copies and Bun's http2 client (which stalls when
+ * grpc-go raises its window mid-stream), and a helper's stream needed a unix-socket bridge for grpc-js to dial.
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { connect as netConnect, isIP, type Socket } from "node:net";
@@ -14,8 +15,8 @@ import { sleep } from "./poll.ts";
 import type { CallOptions, RpcChannel, RpcStream } from "./rpc.ts";
 import type { RawSessionCall } from "./session/tunnel.ts";
 
-/** SNI sent when dialing an IP literal over TLS (Deno and Bun refuse an IP as servername; Go sends none). */
-const IP_SNI_PLACEHOLDER = "ip-literal.invalid";
+/** SNI sent when dialing an IP literal over TLS (never resolvable, so it can only ever be a label). */
+export const IP_SNI_PLACEHOLDER = "ip-literal.invalid";
 
 /** An RpcChannel to `endpoint` on our HTTP/2 client; nothing is dialed until the first call. */
 export function openH2Channel(endpoint: Endpoint): RpcChannel {
@@ -67,7 +68,8 @@ export function openH2Channel(endpoint: Endpoint): RpcChannel {
       const raw = (b: Buffer) => b;
       return client.call<Buffer, Buffer>(path, raw, raw, opts);
     },
-    pause: (ms, signal) => sleep(ms, signal),
+    // Redial at most every 250 ms (as the grpc-js channel was set to), so a just-started daemon is noticed soon.
+    pause: (ms, signal) => sleep(Math.min(ms, 250), signal),
     get streamError() {
       return streamError;
     },
@@ -94,8 +96,8 @@ function dialerFor(endpoint: Endpoint): { dial: Dial; authority: string; scheme:
   if (!tls) {
     return { dial: () => connected(netConnect(port, host), "connect"), authority: target, scheme: "http" };
   }
-  // As channel.ts does for grpc-js: the servername overrides SNI and authority; an IP literal gets a placeholder
-  // SNI and the certificate is checked against the IP.
+  // The servername overrides SNI and authority; an IP literal gets a placeholder SNI (Deno and Bun refuse an IP
+  // there; Go sends none) and the certificate is checked against the IP.
   const ip = isIP(host) !== 0;
   const servername = tls.servername ?? (ip ? IP_SNI_PLACEHOLDER : host);
   const dial = () =>
@@ -133,7 +135,8 @@ function connected(sock: Socket, event: "connect" | "secureConnect"): Promise<Du
   });
 }
 
-function hostPort(target: string): { host: string; port: number } {
+/** Host and port of a `host:port` / `[v6]:port` target (port 443 when absent, as gRPC's default). */
+export function hostPort(target: string): { host: string; port: number } {
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(target);
   if (v6) return { host: v6[1], port: Number(v6[2]) };
   const i = target.lastIndexOf(":");

@@ -1,7 +1,4 @@
-/**
- * What the BuildKit client needs from a gRPC channel, whichever carries it: grpc-js (channel.ts, for the
- * commands that manage a daemon) or our own HTTP/2 client (h2_channel.ts, for builds, where start-up counts).
- */
+/** What the BuildKit client needs from a gRPC channel (h2_channel.ts; tests may bring their own). */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { Input, TypedMethod } from "./grpc_service.ts";
 import type { RawSessionCall } from "./session/tunnel.ts";

@@ -17,7 +17,7 @@ const tls = (ca: string, servername?: string) => ({
 const endpoints: Record<string, Endpoint> = {
   tcp: { kind: "address", target: peers.buildkitTcp, display: "tcp" },
   unix: { kind: "address", target: `unix://${peers.buildkitUnix}`, display: "unix" },
-  bridge: { kind: "stream", display: "bridge", open: () => Promise.resolve(netConnect(peers.buildkitUnix)) },
+  stream: { kind: "stream", display: "stream", open: () => Promise.resolve(netConnect(peers.buildkitUnix)) },
   mtlsIp: { kind: "address", target: t.address, display: "mtls", tls: tls(t.ca) },
   mtlsName: { kind: "address", target: t.address, display: "mtls", tls: tls(t.ca, t.servername) },
 };

@@ -1,6 +1,6 @@
 /**
  * Each stream driver against the real daemons from `scripts/daemons start`: real gRPC calls through the BuildKit
- * client (grpc-js over the bridge), and straight over the driver's Duplex with Node's HTTP/2 client.
+ * client (lib/h2 on the driver's stream), and straight over the driver's Duplex with Node's HTTP/2 client.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
