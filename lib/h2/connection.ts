@@ -13,6 +13,7 @@ import {
   frameHeader,
   FrameType,
   HEADER_LENGTH,
+  joinBytes,
   MAX_WINDOW,
   PREFACE,
   Setting,
@@ -285,7 +286,7 @@ export class H2Connection {
         this.#accLen += n;
         pos += n;
         if (this.#accLen < need) return;
-        unit = concat(this.#acc, this.#accLen);
+        unit = joinBytes(this.#acc, this.#accLen);
         this.#acc = [];
         this.#accLen = 0;
       }
@@ -394,7 +395,7 @@ export class H2Connection {
     this.#block = undefined;
     let headers: Header[];
     try {
-      headers = this.#hpack.decode(b.parts.length === 1 ? b.parts[0] : concat(b.parts));
+      headers = this.#hpack.decode(joinBytes(b.parts));
     } catch (err) {
       throw new H2Error(`header block: ${(err as Error).message}`, ErrorCode.COMPRESSION_ERROR);
     }
@@ -600,14 +601,4 @@ function unpad(p: Uint8Array): Uint8Array {
   const pad = p[0] ?? 0;
   if (p.length === 0 || pad >= p.length) throw new H2Error("bad padding", ErrorCode.PROTOCOL_ERROR);
   return p.subarray(1, p.length - pad);
-}
-
-function concat(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -88,4 +88,16 @@ export function settingsFrame(settings: [number, number][]): Uint8Array {
   return frame(FrameType.SETTINGS, 0, 0, p);
 }
 
+/** `parts` as one array: the part itself when there is one, else a copy of them in order. */
+export function joinBytes(parts: Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 const EMPTY = new Uint8Array(0);

@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { H2Connection } from "./connection.ts";
+import { listenLoopback, type Windows } from "../../tests/helpers/h2_server.ts";
 import { GrpcCallError, GrpcClient } from "./grpc_client.ts";
 import { GrpcServer, type MethodDef, type ServerCall, type ServiceImpl } from "./grpc_server.ts";
 import { Status } from "./status.ts";
@@ -53,24 +53,10 @@ const IMPL: ServiceImpl = {
 };
 
 /** Our server on loopback; `windows` are its receive windows. */
-async function ourServer(windows?: { stream: number; conn: number }) {
+function ourServer(windows?: Windows) {
   const server = new GrpcServer();
   server.addService(DEF, IMPL);
-  const sockets = new Set<Socket>();
-  const listener = createServer((sock) => {
-    sockets.add(sock);
-    const conn = new H2Connection("server", {
-      send: (parts) => void sock.write(Buffer.concat(parts)),
-      onStream: (s) => server.serve(s),
-      streamWindow: windows?.stream,
-      connectionWindow: windows?.conn,
-    });
-    sock.on("data", (b: Buffer) => conn.receive(b));
-    sock.on("close", () => conn.close());
-    sock.on("error", () => {});
-    conn.start();
-  });
-  return { port: await listen(listener), close: () => close(listener, sockets) };
+  return listenLoopback(server, windows);
 }
 
 /** grpc-js's server with the same service. */
@@ -83,7 +69,7 @@ async function grpcJsServer() {
   return { port, close: () => new Promise<void>((r) => server.tryShutdown(() => r())) };
 }
 
-function ourClient(port: number, windows?: { stream: number; conn: number }): GrpcClient {
+function ourClient(port: number, windows?: Windows): GrpcClient {
   return new GrpcClient(
     () =>
       new Promise((resolve, reject) => {

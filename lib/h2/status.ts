@@ -1,4 +1,5 @@
 /** gRPC status codes and the wire helpers both sides share (message prefix, grpc-message encoding). */
+import { joinBytes } from "./frames.ts";
 
 /** gRPC status codes. */
 export const Status = {
@@ -87,7 +88,7 @@ export class MessageReader {
       this.#have += n;
       pos += n;
       if (this.#have < need) break;
-      const unit = join(this.#parts, need);
+      const unit = joinBytes(this.#parts, need);
       this.#parts = [];
       this.#have = 0;
       if (this.#want < 0) {
@@ -116,15 +117,4 @@ export class MessageReader {
   get atBoundary(): boolean {
     return this.#have === 0 && this.#want < 0;
   }
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -3,9 +3,8 @@
  * buildkitd would, for unit tests.
  */
 import * as grpc from "@grpc/grpc-js";
-import { createServer, type Socket } from "node:net";
-import { H2Connection } from "../../lib/h2/connection.ts";
 import { GrpcServer } from "../../lib/h2/grpc_server.ts";
+import { listenLoopback } from "./h2_server.ts";
 import type { Attachable } from "../../lib/buildkit/session/types.ts";
 
 /** A unary call's outcome: the decoded reply, or the gRPC status it failed with. */
@@ -22,25 +21,7 @@ export interface ServedAttachable {
 export async function serveAttachable(a: Attachable): Promise<ServedAttachable> {
   const server = new GrpcServer();
   server.addService(a.definition, a.implementation);
-  const sockets = new Set<Socket>();
-  const listener = createServer((sock) => {
-    sockets.add(sock);
-    const conn = new H2Connection("server", {
-      // The parts may be reused once send returns: the socket gets a copy.
-      send: (parts) => void sock.write(Buffer.concat(parts)),
-      onStream: (s) => server.serve(s),
-    });
-    sock.on("data", (b: Buffer) => conn.receive(b));
-    sock.on("close", () => {
-      sockets.delete(sock);
-      conn.close();
-    });
-    sock.on("error", () => {});
-    conn.start();
-  });
-  const port = await new Promise<number>((res) =>
-    listener.listen(0, "127.0.0.1", () => res((listener.address() as { port: number }).port))
-  );
+  const { port, close } = await listenLoopback(server);
   const definition = a.definition as unknown as grpc.ServiceDefinition;
   const Client = grpc.makeGenericClientConstructor(definition, "Attachable");
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Record<
@@ -59,8 +40,7 @@ export async function serveAttachable(a: Attachable): Promise<ServedAttachable> 
     },
     async close() {
       (client as unknown as grpc.Client).close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((res) => listener.close(() => res()));
+      await close();
     },
   };
 }
