@@ -133,13 +133,14 @@ export class H2Connection {
   readonly #streamWindow: number;
   readonly #connWindow: number;
   readonly #streams = new Map<number, H2Stream>();
-  readonly #ready = new Set<H2Stream>();
+  /** Streams with something queued to send. */
+  readonly #sending = new Set<H2Stream>();
   readonly #hpack = new HpackDecoder();
   #prefaceLeft: number;
   #lastStream = 0;
   #nextStream = 1;
   #goaway = false;
-  #ready0 = false;
+  #peerSettingsSeen = false;
   #peerInitialWindow = 65535;
   #peerMaxFrame = DEFAULT_MAX_FRAME;
   #connSendWindow = 65535;
@@ -222,7 +223,7 @@ export class H2Connection {
     this.#dead = true;
     const streams = [...this.#streams.values()];
     this.#streams.clear();
-    this.#ready.clear();
+    this.#sending.clear();
     for (const s of streams) {
       s.localDone = s.remoteDone = true;
       s.events?.reset(ErrorCode.CANCEL, err);
@@ -237,7 +238,7 @@ export class H2Connection {
 
   /** A stream has something queued. */
   schedule(s: H2Stream): void {
-    this.#ready.add(s);
+    this.#sending.add(s);
     this.#pump();
   }
 
@@ -447,8 +448,8 @@ export class H2Connection {
       }
     }
     this.#opts.send([frame(FrameType.SETTINGS, Flag.ACK, 0)]);
-    if (!this.#ready0) {
-      this.#ready0 = true;
+    if (!this.#peerSettingsSeen) {
+      this.#peerSettingsSeen = true;
       this.#opts.onReady?.();
     }
     this.#pump();
@@ -477,7 +478,7 @@ export class H2Connection {
 
   #forget(s: H2Stream): void {
     this.#streams.delete(s.id);
-    this.#ready.delete(s);
+    this.#sending.delete(s);
   }
 
   #fail(err: H2Error): void {
@@ -523,9 +524,9 @@ export class H2Connection {
           for (const f of d) f();
         };
         let moved = true;
-        while (moved && this.#ready.size > 0 && !this.#dead) {
+        while (moved && this.#sending.size > 0 && !this.#dead) {
           moved = false;
-          for (const s of this.#ready) {
+          for (const s of this.#sending) {
             const n = this.#sendOne(s, out, done);
             if (n < 0) continue;
             moved = true;
@@ -543,14 +544,14 @@ export class H2Connection {
   #sendOne(s: H2Stream, out: Uint8Array[], done: (() => void)[]): number {
     const item = s.queue[0];
     if (!item) {
-      this.#ready.delete(s);
+      this.#sending.delete(s);
       return -1;
     }
     if (item.kind === "fin") {
       s.queue.shift();
       out.push(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
       s.localDone = true;
-      this.#ready.delete(s);
+      this.#sending.delete(s);
       if (s.remoteDone) this.#forget(s);
       return 0;
     }
@@ -558,7 +559,7 @@ export class H2Connection {
       s.queue.shift();
       out.push(...this.#headerFrames(s.id, item.headers, true));
       s.headersSent = s.localDone = true;
-      this.#ready.delete(s);
+      this.#sending.delete(s);
       if (s.remoteDone) this.#forget(s);
       return 0;
     }
