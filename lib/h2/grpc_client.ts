@@ -417,6 +417,8 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
   #finish(code: number, details: string): void {
     if (this.#done) return;
     this.#settle();
+    // The call is over: a side we never ended is reset, as grpc-go does, so the stream is not kept open.
+    if (this.#stream && !this.#stream.localDone) this.#stream.reset(ErrorCode.CANCEL);
     const metadata = new ResponseMetadata(this.#responseMetadata);
     this.emit("status", { code, details, metadata });
     if (code === Status.OK) this.push(null);
