@@ -18,7 +18,7 @@ export interface ErrorContext {
   method?: string;
   /** TLS was configured, and whether a client certificate was offered. */
   tls?: { clientCert: boolean };
-  /** Why the byte stream under a bridged connection failed, which grpc-js cannot see. */
+  /** Why a helper's byte stream under the connection failed (its exit, its stderr), which gRPC cannot see. */
   streamError?: Error;
 }
 
@@ -28,7 +28,7 @@ interface GrpcLikeError {
   message: string;
 }
 
-/** Whether `err` is a grpc-js status error (ServiceError). */
+/** Whether `err` is a gRPC status error (lib/h2's GrpcCallError, or grpc-js's ServiceError in tests). */
 export function isGrpcError(err: unknown): err is GrpcLikeError {
   return err instanceof Error && typeof (err as Partial<GrpcLikeError>).code === "number";
 }
@@ -48,8 +48,8 @@ export function describe(code: number, details: string, ctx: ErrorContext): stri
   const d = ctx.display;
   switch (code) {
     case status.UNAVAILABLE:
-      // grpc-js's own connection failures; anything else came from the daemon, e.g. a Solve whose session
-      // callback failed with UNAVAILABLE, and is not a connection problem.
+      // The client's own connection failures (worded as grpc-js words them); anything else came from the
+      // daemon, e.g. a Solve whose session callback failed with UNAVAILABLE, and is not a connection problem.
       if (/^Connection dropped/.test(details)) {
         return `lost connection to buildkitd ${d}${
           ctx.streamError ? `: ${oneLine(ctx.streamError.message)}` : ""
@@ -86,8 +86,8 @@ export function describe(code: number, details: string, ctx: ErrorContext): stri
 const LOCAL_UNAVAILABLE =
   /^(No connection established|Name resolution failed|Failed to connect|Channel closed|Connection closed)/;
 
-// grpc-js wraps the socket error: "No connection established. Last error: Error: connect ECONNREFUSED
-// 127.0.0.1:9. Resolution note: " (sometimes with a timestamp). Keep only the socket/TLS reason.
+// The client wraps the socket error as grpc-js does: "No connection established. Last error: Error: connect
+// ECONNREFUSED 127.0.0.1:9" (grpc-js adds a resolution note, sometimes a timestamp). Keep only the reason.
 function connectCause(details: string, ctx: ErrorContext): string {
   if (ctx.streamError) return oneLine(ctx.streamError.message);
   let cause = details
