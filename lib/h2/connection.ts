@@ -77,7 +77,7 @@ export class H2Stream {
   headersSent = false;
   /** We sent END_STREAM (or reset). */
   localDone = false;
-  /** The client sent END_STREAM (or reset). */
+  /** The peer sent END_STREAM (or reset). */
   remoteDone = false;
   uncredited = 0;
 
@@ -184,7 +184,7 @@ export class H2Connection {
   }
 
   /** Client side: open a stream with request `headers` (sent now) and its `events`. */
-  request(headers: Header[], events: StreamEvents, endStream = false): H2Stream {
+  request(headers: Header[], events: StreamEvents): H2Stream {
     const id = this.#nextStream;
     this.#nextStream += 2;
     const s = new H2Stream(id, headers, this, this.#peerInitialWindow, this.#streamWindow);
@@ -197,8 +197,7 @@ export class H2Connection {
     }
     this.#lastStream = id;
     this.#streams.set(id, s);
-    if (endStream) s.localDone = true;
-    this.sendHeaders(id, headers, endStream);
+    this.sendHeaders(id, headers, false);
     return s;
   }
 
@@ -245,9 +244,7 @@ export class H2Connection {
   /** RST_STREAM for `s`; it is forgotten. */
   resetStream(s: H2Stream, code: number): void {
     if (s.localDone && s.remoteDone) return;
-    s.localDone = s.remoteDone = true;
-    s.queue.length = 0;
-    this.#forget(s);
+    this.#drop(s);
     if (!this.#dead) this.#opts.send([wordFrame(FrameType.RST_STREAM, s.id, code)]);
   }
 
@@ -336,9 +333,7 @@ export class H2Connection {
       case FrameType.RST_STREAM: {
         const s = this.#streams.get(id);
         if (!s) return;
-        s.localDone = s.remoteDone = true;
-        s.queue.length = 0;
-        this.#forget(s);
+        this.#drop(s);
         s.events?.reset(payload.length >= 4 ? word(payload, 0) : ErrorCode.CANCEL);
         return;
       }
@@ -464,8 +459,7 @@ export class H2Connection {
     const refused = new Error(`the daemon is going away (GOAWAY ${code})`);
     for (const s of [...this.#streams.values()]) {
       if (s.id <= last || s.id % 2 !== (this.#client ? 1 : 0)) continue;
-      s.localDone = s.remoteDone = true;
-      this.#forget(s);
+      this.#drop(s);
       s.events?.reset(ErrorCode.REFUSED_STREAM, refused);
     }
     this.#opts.onGoaway?.(code);
@@ -474,6 +468,20 @@ export class H2Connection {
   #remoteEnd(s: H2Stream): void {
     s.remoteDone = true;
     if (s.localDone) this.#forget(s);
+  }
+
+  // Our END_STREAM went out: nothing more to send on `s`.
+  #localEnd(s: H2Stream): void {
+    s.localDone = true;
+    this.#sending.delete(s);
+    if (s.remoteDone) this.#forget(s);
+  }
+
+  // Both sides are over (a reset either way, or GOAWAY): nothing queued is sent.
+  #drop(s: H2Stream): void {
+    s.localDone = s.remoteDone = true;
+    s.queue.length = 0;
+    this.#forget(s);
   }
 
   #forget(s: H2Stream): void {
@@ -547,20 +555,12 @@ export class H2Connection {
       this.#sending.delete(s);
       return -1;
     }
-    if (item.kind === "fin") {
+    if (item.kind !== "data") {
       s.queue.shift();
-      out.push(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
-      s.localDone = true;
-      this.#sending.delete(s);
-      if (s.remoteDone) this.#forget(s);
-      return 0;
-    }
-    if (item.kind === "trailers") {
-      s.queue.shift();
-      out.push(...this.#headerFrames(s.id, item.headers, true));
-      s.headersSent = s.localDone = true;
-      this.#sending.delete(s);
-      if (s.remoteDone) this.#forget(s);
+      if (item.kind === "fin") out.push(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
+      else out.push(...this.#headerFrames(s.id, item.headers, true));
+      s.headersSent = true;
+      this.#localEnd(s);
       return 0;
     }
     if (!this.#writable) return -1;
