@@ -378,7 +378,11 @@ export class H2Connection {
       return;
     }
     s.recvWindow -= payload.length;
-    if (s.recvWindow < 0) return this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
+    if (s.recvWindow < 0) {
+      // The peer overran our window: the stream is over, and its owner must hear it.
+      this.resetStream(s, ErrorCode.FLOW_CONTROL_ERROR);
+      return s.events?.reset(ErrorCode.FLOW_CONTROL_ERROR);
+    }
     const data = flags & Flag.PADDED ? unpad(payload) : payload;
     if (data.length < payload.length) this.creditStream(s, payload.length - data.length);
     const end = (flags & Flag.END_STREAM) !== 0;
