@@ -8,6 +8,7 @@ import { Duplex } from "node:stream";
 import { BufferPool } from "../runtime/pool.ts";
 import { H2Connection, type H2Stream, type Header } from "./connection.ts";
 import { ErrorCode } from "./frames.ts";
+import { ReadCredit } from "./read_credit.ts";
 import {
   messagePrefix,
   MessageReader,
@@ -267,8 +268,7 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
   #stream?: H2Stream;
   #opening?: Promise<H2Stream | undefined>;
   #done = false;
-  #backedUp = false;
-  #uncredited = 0;
+  readonly #credit = new ReadCredit((n) => this.#stream?.credit(n));
   #timer?: ReturnType<typeof setTimeout>;
   #onAbort?: () => void;
   #responseMetadata: Header[] = [];
@@ -311,11 +311,7 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
   }
 
   override _read(): void {
-    if (!this.#backedUp) return;
-    this.#backedUp = false;
-    const n = this.#uncredited;
-    this.#uncredited = 0;
-    if (n) this.#stream?.credit(n);
+    this.#credit.release();
   }
 
   override _write(msg: Req, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -393,10 +389,9 @@ export class ClientCall<Req = unknown, Res = unknown> extends Duplex {
       } catch (err) {
         return this.#fail(Status.INTERNAL, `Response message parsing error: ${(err as Error).message}`);
       }
-      if (!this.push(msg)) this.#backedUp = true;
+      if (!this.push(msg)) this.#credit.hold();
     }
-    if (this.#backedUp) this.#uncredited += payload.length;
-    else this.#stream?.credit(payload.length);
+    this.#credit.received(payload.length);
     if (end) this.#fail(Status.INTERNAL, "Received RST_STREAM or END_STREAM without trailers");
   }
 

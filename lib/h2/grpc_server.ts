@@ -5,6 +5,7 @@
  */
 import { Duplex } from "node:stream";
 import type { H2Stream, Header } from "./connection.ts";
+import { ReadCredit } from "./read_credit.ts";
 import { messagePrefix, MessageReader, percentEncode, Status, type StatusObject } from "./status.ts";
 
 export { Status, statusName, type StatusObject } from "./status.ts";
@@ -63,8 +64,7 @@ export class ServerCall<Req = unknown> extends Duplex {
   readonly #method: MethodDef;
   #finished = false;
   readonly #reader = new MessageReader();
-  #backedUp = false;
-  #uncredited = 0;
+  readonly #credit: ReadCredit;
   /** For unary requests: the messages, delivered together at the end. */
   readonly #collect?: unknown[];
 
@@ -72,6 +72,7 @@ export class ServerCall<Req = unknown> extends Duplex {
     super({ objectMode: true, allowHalfOpen: true, writableHighWaterMark: 4 });
     this.#stream = stream;
     this.#method = method;
+    this.#credit = new ReadCredit((n) => stream.credit(n));
     this.metadata = new Metadata(stream.headers);
     if (collect) this.#collect = [];
     this.on("error", (err: Partial<StatusObject> & { message?: string }) => this.#finish(statusOf(err)));
@@ -80,8 +81,7 @@ export class ServerCall<Req = unknown> extends Duplex {
   /** Request bytes from the connection. */
   onData(payload: Uint8Array, end: boolean): unknown[] | undefined {
     if (payload.length) this.#take(payload);
-    if (this.#backedUp || this.#finished) this.#uncredited += payload.length;
-    else this.#stream.credit(payload.length);
+    this.#credit.received(payload.length);
     if (!end) return undefined;
     if (!this.#reader.atBoundary) {
       this.#finish({ code: Status.INTERNAL, details: "request ended inside a message" });
@@ -111,11 +111,7 @@ export class ServerCall<Req = unknown> extends Duplex {
   }
 
   override _read(): void {
-    if (!this.#backedUp) return;
-    this.#backedUp = false;
-    const n = this.#uncredited;
-    this.#uncredited = 0;
-    if (n) this.#stream.credit(n);
+    this.#credit.release();
   }
 
   override _write(msg: unknown, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -156,8 +152,7 @@ export class ServerCall<Req = unknown> extends Duplex {
       this.#stream.end([...RESPONSE_HEADERS, ...trailers]);
     } else this.#stream.end(trailers);
     // Whatever the client still sends is of no use: let it flow.
-    if (this.#uncredited) this.#stream.credit(this.#uncredited);
-    this.#uncredited = 0;
+    this.#credit.release();
   }
 
   #take(payload: Uint8Array): void {
@@ -184,7 +179,7 @@ export class ServerCall<Req = unknown> extends Duplex {
       });
     }
     if (this.#collect) this.#collect.push(msg);
-    else if (!this.push(msg)) this.#backedUp = true;
+    else if (!this.push(msg)) this.#credit.hold();
   }
 }
 
