@@ -50,7 +50,7 @@ class ByteWriter {
   /** A varint field, left out when zero (int64 negatives as ten-byte two's complement, as proto3 does). */
   varintField(field: number, v: bigint): void {
     if (v === 0n) return;
-    this.#varint(field << 3);
+    this.#at = writeVarint(this.#buf, this.#at, field << 3);
     let u = BigInt.asUintN(64, v);
     while (u > 0x7fn) {
       this.#buf[this.#at++] = Number(u & 0x7fn) | 0x80;
@@ -61,20 +61,13 @@ class ByteWriter {
   /** A length-delimited field, left out when empty. */
   bytesField(field: number, b: Uint8Array): void {
     if (b.length === 0) return;
-    this.#varint((field << 3) | 2);
-    this.#varint(b.length);
+    this.#at = writeVarint(this.#buf, this.#at, (field << 3) | 2);
+    this.#at = writeVarint(this.#buf, this.#at, b.length);
     this.#buf.set(b, this.#at);
     this.#at += b.length;
   }
   done(): Buffer {
     return this.#buf.subarray(0, this.#at);
-  }
-  #varint(n: number): void {
-    while (n > 0x7f) {
-      this.#buf[this.#at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.#buf[this.#at++] = n;
   }
 }
 
@@ -88,11 +81,16 @@ export function controlPacket(type: PacketType, id = 0, data?: Uint8Array): Buff
  * into the headroom just before it, and the packet is a view of `buf`.
  */
 export function dataPacketInPlace(buf: Buffer, id: number, n: number): Buffer {
-  const header: number[] = [0x08, PacketType.PACKET_DATA];
-  if (id !== 0) header.push(0x18, ...varint(id));
-  header.push(0x22, ...varint(n));
-  const start = DATA_HEADROOM - header.length;
-  for (let i = 0; i < header.length; i++) buf[start + i] = header[i];
+  const start = DATA_HEADROOM - (2 + (id !== 0 ? 1 + varintSize(id) : 0) + 1 + varintSize(n));
+  let at = start;
+  buf[at++] = 0x08;
+  buf[at++] = PacketType.PACKET_DATA;
+  if (id !== 0) {
+    buf[at++] = 0x18;
+    at = writeVarint(buf, at, id);
+  }
+  buf[at++] = 0x22;
+  writeVarint(buf, at, n);
   return buf.subarray(start, DATA_HEADROOM + n);
 }
 
@@ -103,8 +101,10 @@ export function decodePacket(buf: Uint8Array): Packet {
 
 /** A BytesMessage around `data` (field 1, length-delimited). */
 export function encodeBytesMessage(data: Uint8Array): Buffer {
-  const head = Buffer.from([0x0a, ...varint(data.length)]);
-  return Buffer.concat([head, data], head.length + data.length);
+  const buf = Buffer.allocUnsafe(1 + varintSize(data.length) + data.length);
+  buf[0] = 0x0a;
+  buf.set(data, writeVarint(buf, 1, data.length));
+  return buf;
 }
 
 /** The payload of a BytesMessage, as a view of `buf`; unknown fields are skipped. */
@@ -129,14 +129,21 @@ export function decodeBytesMessage(buf: Uint8Array): Uint8Array {
   return data;
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
+/** Bytes the protobuf varint of a non-negative integer takes. */
+export function varintSize(n: number): number {
+  let size = 1;
+  for (; n > 0x7f; size++) n = Math.floor(n / 128);
+  return size;
+}
+
+/** Write the protobuf varint of a non-negative integer at `at`; returns the offset after it. */
+export function writeVarint(buf: Uint8Array, at: number, n: number): number {
   while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
+    buf[at++] = (n & 0x7f) | 0x80;
     n = Math.floor(n / 128);
   }
-  out.push(n);
-  return out;
+  buf[at++] = n;
+  return at;
 }
 
 function readVarint(buf: Uint8Array, pos: number): [number, number] {

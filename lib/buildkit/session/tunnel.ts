@@ -5,7 +5,7 @@
  */
 import { GcPacer } from "../../runtime/gc.ts";
 import { bulkJit } from "../../runtime/jit.ts";
-import { decodeBytesMessage } from "./packets.ts";
+import { decodeBytesMessage, varintSize, writeVarint } from "./packets.ts";
 import { BufferPool } from "../../runtime/pool.ts";
 
 /** The Session call with raw serializers: each message is an encoded BytesMessage (grpc-js's call fits). */
@@ -136,16 +136,8 @@ export class Tunnel {
 
 // The BytesMessage header for `n` payload bytes, right-aligned in the HEAD bytes before them; returns its start.
 function writeHeader(buf: Buffer, n: number): number {
-  const len: number[] = [];
-  for (let v = n;; v = Math.floor(v / 128)) {
-    if (v < 128) {
-      len.push(v);
-      break;
-    }
-    len.push((v & 0x7f) | 0x80);
-  }
-  const start = HEAD - 1 - len.length;
+  const start = HEAD - 1 - varintSize(n);
   buf[start] = 0x0a;
-  for (let i = 0; i < len.length; i++) buf[start + 1 + i] = len[i];
+  writeVarint(buf, start + 1, n);
   return start;
 }
