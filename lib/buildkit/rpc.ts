@@ -1,17 +1,11 @@
 /** What the BuildKit client needs from a gRPC channel (h2_channel.ts; tests may bring their own). */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { ClientCallOptions } from "../h2/grpc_client.ts";
 import type { Input, TypedMethod } from "./grpc_service.ts";
 import type { RawSessionCall } from "./session/tunnel.ts";
 
-/** Per-call options. */
-export interface CallOptions {
-  /** Cancels the call (the promise rejects with CANCELLED). */
-  signal?: AbortSignal;
-  /** Deadline relative to now; absent means none (BuildKit's RPCs can run for hours). */
-  timeoutMs?: number;
-  /** Request metadata; an array value is sent as one header per item. */
-  metadata?: Record<string, string | string[]>;
-}
+/** Per-call options (cancelling signal, deadline, metadata): the gRPC client's own; no deadline by default. */
+export type CallOptions = ClientCallOptions;
 
 /** A server-streaming call: its messages, iterated; cancel() ends it early. */
 export interface RpcStream<T> extends AsyncIterable<T> {
