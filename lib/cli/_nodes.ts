@@ -18,6 +18,25 @@ export const NODE_FLAG: FlagSpec = {
   help: "Only this node of the context (default: every node)",
 };
 
+/** `-f table|json`, as the builder, node and cache commands take it. */
+export const formatFlag = {
+  name: "format",
+  alias: "f",
+  type: "string",
+  value: "FORMAT",
+  default: "table",
+  choices: ["table", "json"],
+  help: "Output format: table or json",
+} as const;
+
+/** `--filter`, as du and prune take it (buildctl's; no short form). */
+export const FILTER_FLAG: FlagSpec = {
+  name: "filter",
+  type: "strings",
+  value: "FILTER",
+  help: "Filter records, e.g. type==source.local",
+};
+
 /** One node, opened or not. */
 export interface NodeState {
   node: NodeConfig;

@@ -6,7 +6,7 @@ import { type CommandSpec, type Invocation, str } from "./command.ts";
 import { reportedWorker } from "./prune.ts";
 import { openBuilder } from "./_builder.ts";
 import { builderUrl, currentContext } from "./_contexts.ts";
-import { NODE_FLAG, type NodeState, onBuilders, openNodes, pickNodes } from "./_nodes.ts";
+import { formatFlag, NODE_FLAG, type NodeState, onBuilders, openNodes, pickNodes } from "./_nodes.ts";
 import { renderPlainTable } from "./table.ts";
 import { goDuration, humanSize } from "./units.ts";
 
@@ -47,17 +47,6 @@ function workerText(w: Worker, source?: string): string {
   w.gcPolicies.forEach((p, i) => (s += `    #${i} ${policyText(p)}\n`));
   return s;
 }
-
-/** `-f table|json`, as the builder and node commands take it. */
-export const formatFlag = {
-  name: "format",
-  alias: "f",
-  type: "string",
-  value: "FORMAT",
-  default: "table",
-  choices: ["table", "json"],
-  help: "Output format: table or json",
-} as const;
 
 export const builderInfo: CommandSpec = {
   name: "info",

@@ -4,7 +4,7 @@ import { BUILDER_TYPES } from "../driver/registry.ts";
 import { UserError, wrapError } from "../errors.ts";
 import { type CommandSpec, type FlagSpec, type Invocation, str, strs } from "./command.ts";
 import { builderUrl, contextsPath, currentContext, loadContexts } from "./_contexts.ts";
-import { formatFlag } from "./builder_info.ts";
+import { formatFlag } from "./_nodes.ts";
 import { renderPlainTable } from "./table.ts";
 
 const contextFlag: FlagSpec = {

@@ -4,7 +4,7 @@ import type { UsageRecord } from "../buildkit/client.ts";
 import { PreciseDate } from "../buildkit/records.ts";
 import { type CommandSpec, type Invocation, strs } from "./command.ts";
 import type { OpenBuilder } from "./_builder.ts";
-import { NODE_FLAG, onBuilders } from "./_nodes.ts";
+import { FILTER_FLAG, formatFlag, NODE_FLAG, onBuilders } from "./_nodes.ts";
 import { tabwrite } from "./tabwriter.ts";
 import { buildctlSize } from "./units.ts";
 
@@ -74,16 +74,8 @@ export const du: CommandSpec = {
   usage: "Show BuildKit's disk usage (cache records) on the current context's builder",
   flags: [
     { name: "verbose", alias: "v", type: "bool", help: "One block per record" },
-    { name: "filter", type: "strings", value: "FILTER", help: "Filter records, e.g. type==source.local" },
-    {
-      name: "format",
-      alias: "f",
-      type: "string",
-      value: "FORMAT",
-      default: "table",
-      choices: ["table", "json"],
-      help: "Output format: table or json",
-    },
+    FILTER_FLAG,
+    formatFlag,
     NODE_FLAG,
   ],
   async run(inv) {

@@ -9,7 +9,7 @@ import { WORKER_NAMES, type WorkerName } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { bool, type CommandSpec, type Invocation, str, strs } from "./command.ts";
 import type { OpenBuilder } from "./_builder.ts";
-import { NODE_FLAG, onBuilders } from "./_nodes.ts";
+import { FILTER_FLAG, formatFlag, NODE_FLAG, onBuilders } from "./_nodes.ts";
 import { pruneListing } from "./du.ts";
 
 // envd and buildctl take --keep-storage in MB; a unit (`20GB`) or a percent is also accepted.
@@ -62,17 +62,9 @@ export const prune: CommandSpec = {
       help: "Keep data below this limit (in MB, or a size like 20GB)",
     },
     // No -f here: across envd-lite's commands -f is --format (buildctl, too, gives --format no short form).
-    { name: "filter", type: "strings", value: "FILTER", help: "Filter records, e.g. type==source.local" },
+    FILTER_FLAG,
     { name: "verbose", alias: "v", type: "bool", help: "List every deleted record" },
-    {
-      name: "format",
-      alias: "f",
-      type: "string",
-      value: "FORMAT",
-      default: "table",
-      choices: ["table", "json"],
-      help: "Output format: table, or json (the deleted records)",
-    },
+    { ...formatFlag, help: "Output format: table, or json (the deleted records)" },
     NODE_FLAG,
   ],
   async run(inv) {
