@@ -50,8 +50,6 @@ export interface ConnectionOptions {
   onStream?(stream: H2Stream): void;
   /** The connection failed by a protocol error (GOAWAY has been sent). */
   onError?(err: H2Error): void;
-  /** The peer sent GOAWAY: no new streams (streams above `lastStream` were reset already). */
-  onGoaway?(code: number): void;
   /** The peer's first SETTINGS arrived: it speaks HTTP/2. */
   onReady?(): void;
   /** How much each stream may send ahead of our reading. */
@@ -460,13 +458,12 @@ export class H2Connection {
     const last = word(payload, 0) & MAX_WINDOW;
     const code = word(payload, 4);
     this.#goaway = true;
-    const refused = new Error(`the daemon is going away (GOAWAY ${code})`);
+    const refused = new Error(`the peer is going away (GOAWAY ${code})`);
     for (const s of [...this.#streams.values()]) {
       if (s.id <= last || s.id % 2 !== (this.#client ? 1 : 0)) continue;
       this.#drop(s);
       s.events?.reset(ErrorCode.REFUSED_STREAM, refused);
     }
-    this.#opts.onGoaway?.(code);
   }
 
   #remoteEnd(s: H2Stream): void {

@@ -100,11 +100,6 @@ export class ServerCall<Req = unknown> extends Duplex {
     this.destroy();
   }
 
-  /** Whether the status has been sent (or the client is gone). */
-  get finished(): boolean {
-    return this.#finished;
-  }
-
   /** Finish with `status` (the first status wins). */
   sendStatus(status: StatusObject): void {
     this.#finish(status);

@@ -40,7 +40,7 @@ export interface ContentOptions {
   log?: (message: string) => void;
 }
 
-/** A gRPC status for a failed call; streams end with it through `call.emit("error", …)`, as grpc-js wants. */
+/** A gRPC status for a failed call; streams end with it through `call.emit("error", …)`, as ServerCall takes it. */
 type Fail = { code: number; details: string };
 const fail = (code: number, details: string): Fail => ({ code, details });
 
@@ -162,7 +162,7 @@ async function read(
   if (start < end) {
     for await (const chunk of createReadStream(path, { start, end: end - 1, highWaterMark: READ_CHUNK })) {
       const data = chunk as Buffer;
-      // Respect flow control: wait for the reader when grpc-js's buffer is full.
+      // Respect flow control: wait for the reader when the call's buffer is full.
       if (!call.write({ offset: BigInt(offset), data })) await new Promise((r) => call.once("drain", r));
       offset += data.length;
     }

@@ -24,7 +24,7 @@ import { rawMethod, Writer } from "./stream.ts";
 const CHUNK = 128 * 1024;
 /** Files read at once, as fsutil's sender does. */
 const CONCURRENCY = 4;
-/** Read buffers go back to the pool once grpc-js has framed them; enough for the readers and grpc-js's queue. */
+/** Read buffers go back to the pool once the session's HTTP/2 has copied them out; enough for readers and queue. */
 const pool = new BufferPool(DATA_HEADROOM + CHUNK, 32);
 
 /** Progress of one directory transfer, for callers that report throughput. */

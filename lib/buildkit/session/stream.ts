@@ -7,11 +7,8 @@ export function rawMethod(path: string): MethodDef {
   return { path, requestStream: true, responseStream: true, requestDeserialize: raw, responseSerialize: raw };
 }
 
-/** The status a handler ends with. */
-export type HandlerStatus = StatusObject;
-
 /**
- * Writes to a server call, waiting for 'drain' when grpc-js's buffer is full, so a fast reader (the disk) cannot
+ * Writes to a server call, waiting for 'drain' when the call's buffer is full, so a fast reader (the disk) cannot
  * pile a whole tree into memory. Once closed (ended, failed, or the peer went away) further sends are dropped.
  */
 export class Writer {
@@ -32,7 +29,7 @@ export class Writer {
     return this.#closed;
   }
 
-  /** Write one message; resolves when there is room for more. `written` runs once grpc-js is done with `msg`. */
+  /** Write one message; resolves when there is room for more. `written` runs once the call is done with `msg`. */
   async send(msg: Buffer, written?: () => void): Promise<void> {
     if (this.#closed) return;
     if (this.#call.write(msg, written)) return;
@@ -56,7 +53,7 @@ export class Writer {
   }
 
   /** Write `last` (if any) and end the call with `status`. */
-  fail(status: HandlerStatus, last?: Buffer): void {
+  fail(status: StatusObject, last?: Buffer): void {
     if (this.#closed) return;
     this.#closed = true;
     if (last) this.#call.write(last);

@@ -1,14 +1,14 @@
 /**
  * The Session call as the byte pipe of the session's inner HTTP/2 connection: BytesMessage payloads both ways.
  * Outgoing frames gathered in one turn of the event loop travel as one message; DATA is held back while too much
- * is still queued in grpc-js (its write callbacks tell), so a fast disk cannot pile an upload into memory.
+ * is still queued in the Session call (its write callbacks tell), so a fast disk cannot pile an upload into memory.
  */
 import { GcPacer } from "../../runtime/gc.ts";
 import { bulkJit } from "../../runtime/jit.ts";
 import { decodeBytesMessage, varintSize, writeVarint } from "./packets.ts";
 import { BufferPool } from "../../runtime/pool.ts";
 
-/** The Session call with raw serializers: each message is an encoded BytesMessage (grpc-js's call fits). */
+/** The Session call with raw serializers: each message is an encoded BytesMessage (lib/h2's ClientCall). */
 export interface RawSessionCall {
   /** `cb` runs once the message is on its way (its buffer may be reused then). */
   write(msg: Buffer, cb?: () => void): boolean;
@@ -34,7 +34,7 @@ const BATCH = 256 * 1024;
 /** Room for the BytesMessage header (tag + varint length) in front of a batch. */
 const HEAD = 5;
 const pool = new BufferPool(HEAD + BATCH, 16);
-/** Bytes handed to grpc-js and not yet written out, above which DATA waits (and below which it resumes). */
+/** Bytes handed to the Session call and not yet written out, above which DATA waits (below which it resumes). */
 const HIGH = 2 * 1024 * 1024;
 const LOW = 1024 * 1024;
 /** Collections while data flows (see runtime/gc.ts): after this many bytes, at most every 250 ms. */
