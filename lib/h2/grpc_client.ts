@@ -82,8 +82,6 @@ export class GrpcClient {
   #live?: Conn;
   #dialing?: Promise<Conn>;
   #closed = false;
-  /** Why the pipe last failed (the dial's error, or the pipe's), for error messages. */
-  lastError?: Error;
 
   constructor(dial: Dial, opts: GrpcClientOptions) {
     this.#dial = dial;
@@ -181,7 +179,6 @@ export class GrpcClient {
     try {
       pipe = await this.#dial(this.#abort.signal);
     } catch (err) {
-      this.lastError = err instanceof Error ? err : new Error(String(err));
       throw new GrpcCallError(
         Status.UNAVAILABLE,
         `No connection established. Last error: ${describeError(err)}`,
@@ -231,7 +228,6 @@ export class GrpcClient {
         if (conn.closed) return;
         conn.closed = true;
         const cause = err ?? pipeError;
-        if (cause) this.lastError = cause;
         h2.close(new Error(cause ? `Connection dropped: ${cause.message}` : "Connection dropped"));
         pipe.destroy();
         if (!ready) {
